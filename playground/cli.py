@@ -1,0 +1,257 @@
+"""Command line: `python -m playground train | runs | show RUN | datasets | layers`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from playground.errors import PlaygroundError
+from playground.train.config import TrainConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except PlaygroundError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(exc.hint, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m playground", description="The Neural Network Playground engine."
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where runs are stored (default: $PLAYGROUND_DATA_DIR or ./playground_data)",
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model and store the run")
+    data = train.add_argument_group("data")
+    data.add_argument(
+        "--dataset", default="spiral", help="a built-in dataset (see `datasets`); default spiral"
+    )
+    data.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="dataset parameter, e.g. noise=0.2 (repeatable)",
+    )
+    data.add_argument("--csv", type=Path, help="train on your own CSV file instead")
+    data.add_argument("--target", help="the CSV's target column")
+    model = train.add_argument_group("model (one of)")
+    model.add_argument(
+        "--layers", help='layer shorthand, e.g. "linear:32 relu linear:32 relu linear"'
+    )
+    model.add_argument("--spec", type=Path, help="a model spec JSON file")
+    model.add_argument(
+        "--preset", help="a preset: mlp, residual_mlp, cnn, lstm, lstm_tokens, transformer"
+    )
+    opts = train.add_argument_group("training")
+    for name, field in TrainConfig.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = field.description or ""
+        default = field.default
+        if field.annotation is bool:
+            opts.add_argument(
+                flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+            continue
+        choices = getattr(field.annotation, "__args__", None)
+        choices = list(choices) if choices and all(isinstance(c, str) for c in choices) else None
+        opts.add_argument(
+            flag,
+            dest=name,
+            default=None,
+            choices=choices,
+            metavar=None if choices else "X",
+            help=f"{help_text} (default {default})".strip(),
+        )
+    train.add_argument("--name", default="", help="a name for the run")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    runs = sub.add_parser("runs", help="list stored runs")
+    runs.add_argument("--limit", type=int, default=50)
+    runs.set_defaults(func=cmd_runs)
+
+    show = sub.add_parser("show", help="a stored run's config and final metrics")
+    show.add_argument("run_id", metavar="RUN")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=cmd_show)
+
+    datasets = sub.add_parser("datasets", help="list built-in datasets")
+    datasets.set_defaults(func=cmd_datasets)
+    layers = sub.add_parser("layers", help="list layer kinds")
+    layers.set_defaults(func=cmd_layers)
+    return parser
+
+
+def _store(args: argparse.Namespace):
+    from playground.store import RunStore
+
+    return RunStore(args.data_dir)
+
+
+def _value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _dataset_args(args: argparse.Namespace, store) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {}
+    for item in args.param:
+        if "=" not in item:
+            raise PlaygroundError(
+                f"--param {item!r} is not NAME=VALUE.", "Example: --param noise=0.2"
+            )
+        key, raw = item.split("=", 1)
+        params[key.strip()] = _value(raw)
+    if args.csv:
+        if not args.target:
+            raise PlaygroundError("--csv needs --target, the column to predict.")
+        from playground.data.uploads import keep_upload
+
+        params.update(path=str(keep_upload(args.csv, store.root)), target=args.target)
+        return "csv", params
+    if args.target:
+        raise PlaygroundError("--target only applies with --csv.")
+    return args.dataset, params
+
+
+def _spec_arg(args: argparse.Namespace):
+    from playground.model import ModelSpec
+    from playground.model.presets import PRESETS
+    from playground.model.shorthand import parse_layers
+
+    given = [x for x in (args.layers, args.spec, args.preset) if x]
+    if len(given) > 1:
+        raise PlaygroundError("Give only one of --layers, --spec and --preset.")
+    if args.spec:
+        try:
+            return ModelSpec.parse(args.spec.read_text())
+        except OSError as exc:
+            raise PlaygroundError(f"Cannot read spec file {args.spec}: {exc.strerror}.") from None
+    if args.preset:
+        if args.preset not in PRESETS:
+            raise PlaygroundError(
+                f"Unknown preset {args.preset!r}.", f"Choose one of: {', '.join(PRESETS)}."
+            )
+        return PRESETS[args.preset].spec()
+    return parse_layers(args.layers or PRESETS["mlp"].layers)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from playground.cli_progress import ProgressBar
+    from playground.runner import prepare_run
+
+    store = _store(args)
+    dataset_name, dataset_params = _dataset_args(args, store)
+    spec = _spec_arg(args)
+    options = {
+        k: _value(v) if isinstance(v, str) else v
+        for k, v in vars(args).items()
+        if k in TrainConfig.model_fields and v is not None
+    }
+    config = TrainConfig.parse(options)
+    callbacks = [] if args.quiet else [ProgressBar()]
+    run = prepare_run(
+        dataset_name, dataset_params, spec, config, store=store, callbacks=callbacks, name=args.name
+    )
+    trainer = run.trainer
+    ds = trainer.dataset
+    print(
+        f"dataset {ds.name}: {ds.task}, input {tuple(ds.input_shape)}, "
+        f"{len(ds.train)}/{len(ds.val)}/{len(ds.test)} train/val/test"
+    )
+    print(trainer.built.format_table())
+    print(f"device {trainer.device}, run {run.run_id}")
+    start = time.perf_counter()
+    state = trainer.run()
+    print(f"{state.status}: {state.message} ({time.perf_counter() - start:.1f}s)")
+    for key, value in state.final_metrics.items():
+        print(f"  {key:<12} {value:.4f}")
+    print(f"run id: {run.run_id}")
+    return 0 if state.status in ("completed", "stopped") else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs = _store(args).list_runs(limit=args.limit)
+    if not runs:
+        print("no runs yet: try `python -m playground train`")
+        return 0
+    print(
+        f"{'run':<24}{'status':<13}{'dataset':<16}{'epochs':>7}{'params':>10}  {'test':<14}started"
+    )
+    for r in runs:
+        score = next(
+            (
+                f"{k.removeprefix('test_')} {v:.3f}"
+                for k, v in r.final_metrics.items()
+                if k in ("test_acc", "test_r2")
+            ),
+            "-",
+        )
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
+        print(
+            f"{r.id:<24}{r.status:<13}{r.dataset:<16}{r.epochs_done:>7}{r.param_count:>10,}  {score:<14}{started}"
+        )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from playground.model import ModelSpec
+    from playground.model.shorthand import format_layers
+
+    store = _store(args)
+    r = store.get_run(args.run_id)
+    if args.json:
+        print(json.dumps({**vars(r), "history": store.epochs(r.id)}, indent=2, default=str))
+        return 0
+    print(f"run {r.id}  {r.name}".rstrip())
+    print(f"status   {r.status}" + (f": {r.message}" if r.message else ""))
+    print(f"dataset  {r.dataset} {json.dumps(r.dataset_params)}")
+    print(f"model    {format_layers(ModelSpec.parse(r.spec))}  ({r.param_count:,} parameters)")
+    config = TrainConfig.parse(r.config)
+    changed = {
+        k: v for k, v in config.model_dump().items() if v != TrainConfig.model_fields[k].default
+    }
+    print(f"config   {json.dumps(changed) if changed else 'defaults'}")
+    print(f"epochs   {r.epochs_done}, {r.duration:.1f}s")
+    for key, value in r.final_metrics.items():
+        print(f"  {key:<12} {value:.4f}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from playground.data import list_datasets
+
+    for info in list_datasets():
+        params = ", ".join(f"{k}={v}" for k, v in info.defaults().items())
+        print(f"{info.name:<16}{info.task:<12}{info.kind:<10}{params}")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from playground.model import layer_kinds
+
+    for kind, cls in layer_kinds().items():
+        fields = [f for f in cls.model_fields if f != "kind"]
+        print(f"{kind:<20}{cls.expects:<48}{', '.join(fields)}")
+    return 0

@@ -1,0 +1,78 @@
+"""Dataset registry: name -> builder. Adding a dataset is one `@register_dataset` entry.
+
+A builder is a pure function of its keyword parameters (sample count, noise, seed, ...) and
+returns a `Dataset`; the same parameters always give the same splits.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from playground.data.dataset import Dataset, Kind, Task
+from playground.errors import DatasetError
+
+Builder = Callable[..., Dataset]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    kind: Kind
+    task: Task
+    description: str
+    builder: Builder
+
+    def defaults(self) -> dict[str, Any]:
+        """The builder's keyword parameters and their default values."""
+        return {
+            p.name: p.default
+            for p in inspect.signature(self.builder).parameters.values()
+            if p.default is not inspect.Parameter.empty
+        }
+
+
+DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register_dataset(
+    name: str, *, title: str, kind: Kind, task: Task, description: str
+) -> Callable[[Builder], Builder]:
+    def wrap(builder: Builder) -> Builder:
+        if name in DATASETS:
+            raise ValueError(f"dataset {name!r} registered twice")
+        DATASETS[name] = DatasetInfo(name, title, kind, task, description, builder)
+        return builder
+
+    return wrap
+
+
+def load_dataset(name: str, **params: Any) -> Dataset:
+    """Build a registered dataset; unknown names or parameters raise a DatasetError."""
+    _ensure_builtins()
+    info = DATASETS.get(name)
+    if info is None:
+        raise DatasetError(
+            f"Unknown dataset {name!r}.", f"Choose one of: {', '.join(sorted(DATASETS))}."
+        )
+    allowed = inspect.signature(info.builder).parameters
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise DatasetError(
+            f"Dataset {name!r} has no parameter {', '.join(map(repr, unknown))}.",
+            f"Its parameters are: {', '.join(allowed) or 'none'}.",
+        )
+    return info.builder(**params)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    _ensure_builtins()
+    return list(DATASETS.values())
+
+
+def _ensure_builtins() -> None:
+    # Importing the modules runs their @register_dataset decorators.
+    from playground.data import builtin  # noqa: F401

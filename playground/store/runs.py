@@ -1,0 +1,274 @@
+"""The run store: every run's config, status, timestamps and metric history in SQLite (WAL),
+weights beside it as safetensors. A run is written when it starts and flushed as it goes, so a
+killed process leaves it 'interrupted' with its history up to then."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from playground.errors import RunNotFoundError
+from playground.store.checkpoint import load_weights, save_weights
+from playground.store.paths import data_dir
+from playground.store.process import current_owner, owner_alive
+
+ACTIVE_STATUSES = ("pending", "queued", "running", "paused")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL,
+    dataset TEXT NOT NULL,
+    dataset_params TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    config TEXT NOT NULL,
+    param_count INTEGER NOT NULL DEFAULT 0,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    final_metrics TEXT NOT NULL DEFAULT '{}',
+    owner TEXT
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS records (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+);
+"""
+
+
+@dataclass
+class RunRecord:
+    id: str
+    name: str
+    status: str
+    message: str
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    dataset: str
+    dataset_params: dict[str, Any]
+    spec: dict[str, Any]
+    config: dict[str, Any]
+    param_count: int
+    epochs_done: int
+    final_metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at or self.updated_at) - self.created_at
+
+
+class RunStore:
+    """SQLite-backed store. Safe to share between threads: each call opens its own connection."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else data_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.weights_dir = self.root / "weights"
+        self.weights_dir.mkdir(exist_ok=True)
+        self.db_path = self.root / "runs.sqlite"
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+        self.mark_interrupted()
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable at checkpoints, fast commits
+        try:
+            with db:  # commits, or rolls back on error
+                yield db
+        finally:
+            db.close()
+
+    # -- writing ------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        dataset: str,
+        dataset_params: dict[str, Any],
+        spec: dict[str, Any],
+        config: dict[str, Any],
+        param_count: int = 0,
+        name: str = "",
+        status: str = "pending",
+    ) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs (id, name, status, created_at, updated_at, dataset, dataset_params,"
+                " spec, config, param_count, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    name,
+                    status,
+                    now,
+                    now,
+                    dataset,
+                    _dumps(dataset_params),
+                    _dumps(spec),
+                    _dumps(config),
+                    param_count,
+                    current_owner(),
+                ),
+            )
+        return run_id
+
+    def set_status(
+        self, run_id: str, status: str, message: str = "", *, final: bool = False
+    ) -> None:
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status=?, message=?, updated_at=?, finished_at=? WHERE id=?",
+                (status, message, now, now if final else None, run_id),
+            )
+
+    def append_epochs(
+        self, run_id: str, rows: list[dict[str, Any]], records: list[dict[str, Any]] = ()
+    ) -> None:
+        """Add epoch rows (each with an 'epoch' key) and step records (each with 'step')."""
+        if not rows and not records:
+            return
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?,?,?)",
+                [(run_id, r["epoch"], _dumps(r)) for r in rows],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO records (run_id, step, row) VALUES (?,?,?)",
+                [(run_id, r["step"], _dumps(r)) for r in records],
+            )
+            if rows:
+                db.execute(
+                    "UPDATE runs SET epochs_done=?, updated_at=? WHERE id=?",
+                    (max(r["epoch"] for r in rows), time.time(), run_id),
+                )
+
+    def set_final_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET final_metrics=? WHERE id=?", (_dumps(metrics), run_id))
+
+    def save_weights(self, run_id: str, module: nn.Module) -> None:
+        save_weights(module, self.weights_path(run_id))
+
+    def delete_run(self, run_id: str) -> None:
+        self.get_run(run_id)  # raises if missing
+        with self._connect() as db:
+            db.execute("DELETE FROM runs WHERE id=?", (run_id,))
+        self.weights_path(run_id).unlink(missing_ok=True)
+
+    def mark_interrupted(self) -> int:
+        """Runs still 'running' whose owning process is gone become 'interrupted'."""
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT id, owner, epochs_done FROM runs WHERE status IN ({','.join('?' * len(ACTIVE_STATUSES))})",
+                ACTIVE_STATUSES,
+            ).fetchall()
+            dead = [r for r in rows if not owner_alive(r["owner"])]
+            for r in dead:
+                db.execute(
+                    "UPDATE runs SET status='interrupted', message=?, finished_at=updated_at WHERE id=?",
+                    (
+                        f"The process training this run ended unexpectedly after {r['epochs_done']} epochs; "
+                        "its history and last checkpoint up to then are kept.",
+                        r["id"],
+                    ),
+                )
+        return len(dead)
+
+    # -- reading ------------------------------------------------------------------------
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(
+                f"No stored run has id {run_id!r}.", "List runs with `python -m playground runs`."
+            )
+        return _record(row)
+
+    def list_runs(self, limit: int | None = None) -> list[RunRecord]:
+        self.mark_interrupted()
+        sql = "SELECT * FROM runs ORDER BY created_at DESC"
+        with self._connect() as db:
+            rows = db.execute(
+                sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ()
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def epochs(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT row FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
+            ).fetchall()
+        return [json.loads(r["row"]) for r in rows]
+
+    def records(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT row FROM records WHERE run_id=? ORDER BY step", (run_id,)
+            ).fetchall()
+        return [json.loads(r["row"]) for r in rows]
+
+    def weights_path(self, run_id: str) -> Path:
+        if not all(c.isalnum() or c == "-" for c in run_id):  # ids come from URLs and CLIs
+            raise RunNotFoundError(f"{run_id!r} is not a valid run id.")
+        return self.weights_dir / f"{run_id}.safetensors"
+
+    def has_weights(self, run_id: str) -> bool:
+        return self.weights_path(run_id).exists()
+
+    def load_weights(self, run_id: str, module: nn.Module) -> None:
+        path = self.weights_path(run_id)
+        if not path.exists():
+            raise RunNotFoundError(
+                f"Run {run_id} has no saved weights yet.", "Wait for its first epoch to finish."
+            )
+        load_weights(module, path)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, allow_nan=True)
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        name=row["name"],
+        status=row["status"],
+        message=row["message"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        dataset=row["dataset"],
+        dataset_params=json.loads(row["dataset_params"]),
+        spec=json.loads(row["spec"]),
+        config=json.loads(row["config"]),
+        param_count=row["param_count"],
+        epochs_done=row["epochs_done"],
+        final_metrics=json.loads(row["final_metrics"]),
+    )

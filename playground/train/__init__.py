@@ -1,0 +1,8 @@
+"""Training: config, trainer with events, pause/resume/stop control."""
+
+from playground.train.config import TrainConfig
+from playground.train.control import RunControl
+from playground.train.events import FINAL_STATUSES, Callback, TrainState
+from playground.train.trainer import Trainer
+
+__all__ = ["FINAL_STATUSES", "Callback", "RunControl", "TrainConfig", "TrainState", "Trainer"]

@@ -1,0 +1,132 @@
+"""Built-in training callbacks: metric history, gradient/weight norms, dead ReLU units,
+early stopping. Each syncs with the host only inside reporting-point events."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from playground.train.events import Callback
+
+if TYPE_CHECKING:
+    from playground.train.trainer import Trainer
+
+MAX_RECORDS = 2000  # step records kept in memory; older ones are thinned, not dropped wholesale
+DEAD_UNIT_SAMPLES = 512
+
+
+def layer_key(module_name: str) -> str:
+    """Spec index of the layer that owns a module or parameter name.
+
+    "2.weight" -> "2"; "3.body.0.weight" -> "3.0" (inside a residual block); "5.rnn.weight_ih_l0" -> "5".
+    """
+    parts = module_name.split(".")
+    key = [parts[0]]
+    i = 1
+    while i + 1 < len(parts) and parts[i] == "body" and parts[i + 1].isdigit():
+        key.append(parts[i + 1])
+        i += 2
+    return ".".join(key)
+
+
+class History(Callback):
+    """Keeps the epoch rows and step records in the trainer state (bounded memory)."""
+
+    def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        records = trainer.state.records
+        records.append(record)
+        if len(records) > MAX_RECORDS:
+            # Keep every other old record: the curve keeps its shape at half the resolution.
+            del records[: MAX_RECORDS // 2 : 2]
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        trainer.state.history.append(row)
+
+
+class GradientStats(Callback):
+    """Per-layer gradient and weight L2 norms at each reporting point (one sync each)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, dict[str, float]] = {}
+
+    def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        groups: dict[str, list[nn.Parameter]] = {}
+        for name, param in trainer.model.named_parameters():
+            groups.setdefault(layer_key(name), []).append(param)
+        keys = list(groups)
+        zero = torch.zeros((), device=trainer.device)
+        grads = torch.stack(
+            [
+                torch.sqrt(
+                    sum(((p.grad.float() ** 2).sum() if p.grad is not None else zero) for p in ps)
+                )
+                for ps in groups.values()
+            ]
+        )
+        weights = torch.stack(
+            [torch.sqrt(sum((p.detach().float() ** 2).sum() for p in ps)) for ps in groups.values()]
+        )
+        both = torch.stack([grads, weights]).tolist()  # the one host sync
+        record["grad_norms"] = dict(zip(keys, both[0], strict=True))
+        record["weight_norms"] = dict(zip(keys, both[1], strict=True))
+        self.latest = {"grad_norms": record["grad_norms"], "weight_norms": record["weight_norms"]}
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        row.update(self.latest)
+
+
+class DeadUnits(Callback):
+    """Fraction of ReLU units that output zero for every one of a fixed set of validation
+    examples, per ReLU layer, at each epoch end."""
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        relus = [(name, m) for name, m in trainer.model.named_modules() if isinstance(m, nn.ReLU)]
+        if not relus:
+            return
+        alive: dict[str, torch.Tensor] = {}
+        hooks = [
+            module.register_forward_hook(
+                lambda _m, _i, out, name=name: alive.__setitem__(name, (out > 0).any(dim=0))
+            )
+            for name, module in relus
+        ]
+        was_training = trainer.model.training
+        trainer.model.eval()
+        try:
+            with torch.no_grad():
+                trainer.model(trainer.dataset.val.x[:DEAD_UNIT_SAMPLES].to(trainer.device))
+        finally:
+            for hook in hooks:
+                hook.remove()
+            trainer.model.train(was_training)
+        names = list(alive)
+        fractions = torch.stack([1 - alive[n].float().mean() for n in names]).tolist()
+        row["dead_relu"] = {layer_key(n): f for n, f in zip(names, fractions, strict=True)}
+
+
+class EarlyStopping(Callback):
+    """Stops when validation loss has not improved by `min_delta` for `patience` epochs,
+    and restores the weights of the best epoch."""
+
+    def __init__(self, patience: int, min_delta: float = 0.0) -> None:
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = float("inf")
+        self.best_epoch = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        if row["val_loss"] < self.best - self.min_delta:
+            self.best, self.best_epoch = row["val_loss"], row["epoch"]
+            self.best_state = copy.deepcopy(trainer.model.state_dict())
+        elif row["epoch"] - self.best_epoch >= self.patience:
+            trainer.state.stop_training = True
+            trainer.state.message = (
+                f"Early stopping at epoch {row['epoch']}: validation loss has not improved for "
+                f"{self.patience} epochs; restored the best weights (epoch {self.best_epoch})."
+            )
+            if self.best_state is not None:
+                trainer.model.load_state_dict(self.best_state)

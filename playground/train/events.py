@@ -1,0 +1,49 @@
+"""Training events. Everything optional (history, gradient stats, early stopping, progress,
+persistence) is a Callback hanging on these, so the loop itself stays short."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from playground.train.trainer import Trainer
+
+# Final states of a run; "running"/"paused" while it goes, "interrupted" set by the store.
+FINAL_STATUSES = ("completed", "stopped", "diverged", "failed")
+
+
+@dataclass
+class TrainState:
+    status: str = "pending"
+    message: str = ""
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimiser steps taken
+    samples_seen: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch
+    records: list[dict[str, Any]] = field(default_factory=list)  # every `record_every` steps
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    stop_training: bool = False  # a callback (early stopping) asks the loop to end cleanly
+    started_at: float = 0.0
+    elapsed: float = 0.0
+
+
+class Callback:
+    """Override the events you need; the trainer calls them in list order."""
+
+    def on_train_start(self, trainer: Trainer) -> None: ...
+
+    def on_batch_end(self, trainer: Trainer, loss: torch.Tensor) -> None:
+        """Every step. `loss` is a device tensor: do not sync it here."""
+
+    def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        """Every `record_every` steps, a reporting point: host syncs are fine. Add to `record`."""
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        """After validation; callbacks may add entries to `row` before it is stored."""
+
+    def on_status(self, trainer: Trainer, status: str) -> None: ...
+
+    def on_train_end(self, trainer: Trainer) -> None: ...
