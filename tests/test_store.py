@@ -1,0 +1,136 @@
+"""Run store: round trips through SQLite + safetensors, and runs that survive a killed process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from playground.errors import RunNotFoundError
+from playground.model.shorthand import parse_layers
+from playground.runner import load_run, predict_logits, prepare_run
+from playground.store import RunStore
+from playground.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = parse_layers("linear:16 relu batchnorm1d linear")
+
+
+def test_stored_run_loads_back_to_the_same_predictions(store: RunStore) -> None:
+    run = prepare_run(
+        "moons", {"n_samples": 300}, SPEC, {"epochs": 5}, store=store, name="moons test"
+    )
+    assert store.get_run(run.run_id).status == "pending"
+    state = run.trainer.run()
+    assert state.status == "completed"
+
+    record = store.get_run(run.run_id)
+    assert record.status == "completed" and record.finished_at is not None
+    assert record.name == "moons test"
+    assert record.epochs_done == 5
+    assert record.param_count == run.trainer.built.total_params
+    assert record.final_metrics == pytest.approx(state.final_metrics)
+    assert TrainConfig.parse(record.config) == run.trainer.config
+    history = store.epochs(run.run_id)
+    assert [row["train_loss"] for row in history] == pytest.approx(
+        [r["train_loss"] for r in state.history]
+    )
+    assert "grad_norms" in history[-1]
+
+    loaded = load_run(run.run_id, store)
+    x = loaded.dataset.test.x
+    assert torch.equal(x, run.trainer.dataset.test.x)  # the dataset rebuilds identically
+    expected = predict_logits(run.trainer.model, x)
+    assert torch.equal(predict_logits(loaded.model, x), expected)  # incl. BatchNorm running stats
+
+
+def test_runs_are_listed_newest_first_and_can_be_deleted(store: RunStore) -> None:
+    ids = [store.create_run(dataset="xor", dataset_params={}, spec={}, config={}) for _ in range(3)]
+    assert [r.id for r in store.list_runs()] == ids[::-1]
+    store.delete_run(ids[0])
+    assert ids[0] not in [r.id for r in store.list_runs()]
+    with pytest.raises(RunNotFoundError):
+        store.get_run(ids[0])
+    with pytest.raises(RunNotFoundError, match="not a valid run id"):
+        store.weights_path("../../etc/passwd")
+
+
+def test_store_uses_wal_and_the_data_dir_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "elsewhere"))
+    store = RunStore()
+    assert store.root == tmp_path / "elsewhere"
+    with sqlite3.connect(store.db_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+KILLED_TRAINER = textwrap.dedent(
+    """
+    import sys, time
+    from playground.runner import prepare_run
+    from playground.store import RunStore
+    from playground.model.shorthand import parse_layers
+    from playground.train import Callback
+
+    class Slow(Callback):
+        def on_epoch_end(self, trainer, row):
+            print("EPOCH", row["epoch"], flush=True)
+            time.sleep(0.2)
+
+    run = prepare_run("xor", {"n_samples": 200}, parse_layers("linear:8 relu linear"), {"epochs": 1000},
+                      store=RunStore(sys.argv[1]))
+    run.trainer.callbacks[-1].checkpoint_seconds = 0  # the store recorder: checkpoint every epoch
+    run.trainer.callbacks.append(Slow())  # after the recorder: "EPOCH n" means n is stored
+    print("RUN", run.run_id, flush=True)
+    run.trainer.run()
+    """
+)
+
+
+def test_a_killed_process_leaves_an_interrupted_run_with_its_history(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_TRAINER, str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    run_id = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("RUN"):
+            run_id = line.split()[1]
+        if line.strip() == "EPOCH 3":
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert run_id is not None
+
+    store = RunStore(root)  # opening the store notices the dead owner
+    record = store.get_run(run_id)
+    assert record.status == "interrupted"
+    assert "ended unexpectedly" in record.message
+    assert record.epochs_done >= 3
+    assert len(store.epochs(run_id)) == record.epochs_done
+    loaded = load_run(run_id, store)  # the last checkpoint still loads
+    assert predict_logits(loaded.model, loaded.dataset.test.x).shape == (
+        len(loaded.dataset.test),
+        2,
+    )
+
+
+def test_a_live_run_in_this_process_is_not_marked_interrupted(store: RunStore) -> None:
+    run_id = store.create_run(
+        dataset="xor", dataset_params={}, spec={}, config={}, status="running"
+    )
+    assert store.mark_interrupted() == 0
+    assert store.get_run(run_id).status == "running"
