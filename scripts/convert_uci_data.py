@@ -48,9 +48,10 @@ def convert_adult(raw: Path) -> pd.DataFrame:
 
 def write_gzip(path: Path, text: str) -> None:
     # mtime=0 keeps the bytes identical between runs, so re-running makes no spurious diff.
-    with open(path, "wb") as raw_file, gzip.GzipFile(
-        fileobj=raw_file, mode="wb", compresslevel=9, mtime=0, filename=""
-    ) as gz:
+    with (
+        open(path, "wb") as raw_file,
+        gzip.GzipFile(fileobj=raw_file, mode="wb", compresslevel=9, mtime=0, filename="") as gz,
+    ):
         gz.write(text.encode("utf-8"))
 
 

@@ -39,3 +39,11 @@ def make_xor(n: int = 400, seed: int = 0) -> Dataset:
 @pytest.fixture
 def xor() -> Dataset:
     return make_xor()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    """Expose each phase's report on the test item (the browser test screenshots failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -24,3 +24,21 @@ def keep_upload(source: Path | bytes, root: Path, suffix: str = ".csv") -> Path:
     if not path.exists():
         path.write_bytes(data)
     return path
+
+
+def csv_columns(data: bytes) -> list[str]:
+    """The header of an uploaded CSV, for choosing the target; CsvError if unreadable."""
+    import io
+
+    import pandas as pd
+
+    if not data.strip():
+        raise CsvError("The file is empty.", "Upload a CSV with a header row and data rows.")
+    try:
+        frame = pd.read_csv(io.BytesIO(data), nrows=5)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise CsvError(
+            f"The file is not readable as CSV: {str(exc).splitlines()[0]}",
+            "Save it as comma-separated UTF-8 text.",
+        ) from None
+    return [str(c) for c in frame.columns]

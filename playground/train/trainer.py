@@ -71,7 +71,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(dataset.train) / self.config.batch_size)
         self.schedule = make_schedule(self.optimizer, self.config, self.steps_per_epoch)
         self.history = History()
-        builtin: list[Callback] = [self.history, GradientStats(), DeadUnits()]
+        # History goes after the callbacks that add to an epoch row, so readers in other
+        # threads (the app) only ever see complete rows.
+        builtin: list[Callback] = [GradientStats(), DeadUnits(), self.history]
         if self.config.early_stopping_patience:
             builtin.append(
                 EarlyStopping(

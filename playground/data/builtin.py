@@ -1,0 +1,12 @@
+"""Imports every dataset module so their `@register_dataset` decorators run.
+
+Adding a dataset module means adding one import here.
+"""
+
+from playground.data import (  # noqa: F401
+    csv_upload,
+    fairness_sets,
+    sequences,
+    sklearn_sets,
+    toys,
+)

@@ -1,0 +1,327 @@
+"""The user's own CSV file -> `Dataset`, with errors naming the column, row or limit at fault.
+
+The task and column types are inferred: a non-numeric target, or an integer target with few
+distinct values, is classification; anything else numeric is regression. Feature columns are
+numeric or categorical; ID-like and free-text columns are dropped with a note in
+`Dataset.notes`. Encoding is the shared tabular preprocessor, fitted on the training split.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from playground.data.dataset import Dataset, Task
+from playground.data.registry import register_dataset
+from playground.data.tabular import dataset_from_frame
+from playground.errors import CsvError
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # checked before parsing, so a huge upload fails fast
+MIN_ROWS = 20  # fewer rows cannot fill train, validation and test splits meaningfully
+MAX_COLUMNS = 500
+MAX_CLASSES = 50  # a classification target with more classes is almost surely a mistake
+MAX_CATEGORIES = 50  # a text column with more distinct values is treated as free text
+INTEGER_CLASS_LIMIT = 10  # an integer target with at most this many values is classification
+MOSTLY_NUMERIC = 0.8  # share of numbers above which other values in a column are called junk
+NA_VALUES = ["?"]  # besides pandas' defaults ("", "NA", "NaN", "null", ...), as in UCI files
+
+_ID_NAME = re.compile(r"^(id|index|uuid|guid|key|unnamed: ?\d+)$|[_ \-.]id$", re.IGNORECASE)
+
+
+def load_csv(
+    source: str | Path | bytes,
+    target: str,
+    *,
+    seed: int = 0,
+    sensitive: Sequence[str] = (),
+    drop_columns: Sequence[str] = (),
+) -> Dataset:
+    """Read a CSV (a path or the file's bytes) and build a tabular `Dataset` predicting `target`.
+
+    `sensitive` names columns whose raw values are kept in `Split.sensitive` (they stay model
+    features unless also in `drop_columns`). `params["path"]` is None for bytes, so save an
+    upload to a file first if the dataset must be rebuilt later with `load_dataset("csv", ...)`.
+    """
+    target, sensitive, drop_columns = target.strip(), tuple(sensitive), tuple(drop_columns)
+    path = None if isinstance(source, bytes) else str(source)
+    params = {
+        "path": path,
+        "target": target,
+        "seed": seed,
+        "sensitive": sensitive,
+        "drop_columns": drop_columns,
+    }
+    frame = _parse(_read_bytes(source))
+    _check_columns(frame, target, sensitive, drop_columns)
+    # Columns the user drops are not checked for junk: they will not be used.
+    numbers = {c: _numeric_or_junk(frame[c], c, c not in drop_columns) for c in frame.columns}
+
+    notes: list[str] = []
+    missing_target = frame[target].isna().to_numpy()
+    if missing_target.any():
+        notes.append(f"Dropped {int(missing_target.sum())} rows with no value for '{target}'.")
+        frame = frame.loc[~missing_target].reset_index(drop=True)
+        numbers = {c: (None if v is None else v[~missing_target]) for c, v in numbers.items()}
+    if len(frame) < MIN_ROWS:
+        rows = f"{len(frame)} row{'' if len(frame) == 1 else 's'}"
+        raise CsvError(
+            f"The file has only {rows} with a value for '{target}'; "
+            f"at least {MIN_ROWS} are needed.",
+            "Add more rows so there is enough data to train, validate and test.",
+        )
+
+    task, y, class_names, note = _encode_target(frame[target], numbers[target], target)
+    notes.append(note)
+    numeric, categorical = _feature_types(frame, numbers, target, drop_columns, notes)
+    if not numeric and not categorical:
+        raise CsvError(
+            "No usable feature columns are left besides the target.",
+            "Add numeric or categorical columns. " + " ".join(notes[1:]),
+        )
+    # Numeric columns as numbers, so the sensitive frame holds e.g. ages rather than strings.
+    typed = frame.assign(**{c: v for c, v in numbers.items() if v is not None})
+    return dataset_from_frame(
+        name="csv",
+        params=params,
+        features=typed[numeric + categorical],
+        y=y,
+        task=task,
+        numeric=numeric,
+        categorical=categorical,
+        seed=seed,
+        class_names=class_names,
+        sensitive=typed[list(sensitive)] if sensitive else None,
+        description=f"Your CSV file{f' {Path(path).name}' if path else ''}, predicting '{target}'.",
+        notes=notes,
+    )
+
+
+def _read_bytes(source: str | Path | bytes) -> bytes:
+    """The file's bytes, refusing files over MAX_FILE_BYTES before reading them."""
+    if isinstance(source, bytes):
+        size = len(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise CsvError(f"No file at {str(path)!r}.", "Check the path.")
+        size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CsvError(
+            f"The file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
+            "Use fewer rows or columns (e.g. a random sample of the rows).",
+        )
+    return source if isinstance(source, bytes) else Path(source).read_bytes()
+
+
+def _parse(raw: bytes) -> pd.DataFrame:
+    """CSV bytes -> DataFrame of strings (NaN for missing); types are inferred afterwards."""
+    if not raw.strip():
+        raise CsvError("The file is empty.", "Upload a CSV with a header row and data rows.")
+    if b"\x00" in raw[:65536]:
+        raise CsvError(
+            "The file is not CSV text (it looks like a binary file, e.g. Excel or an image).",
+            "Save it as CSV (comma-separated values) and upload that.",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # old Excel exports; every byte decodes
+    header = text.lstrip().split("\n", 1)[0]
+    seps = [","] + [s for s in (";", "\t") if s in header]
+    frame = pd.DataFrame()
+    for sep in seps:  # fall back to ; or tab only when commas give a single column
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                skipinitialspace=True,
+                na_values=NA_VALUES,
+            )
+        except pd.errors.EmptyDataError as err:
+            raise CsvError("The file is empty.", "Upload a CSV with a header and rows.") from err
+        except pd.errors.ParserError as err:
+            raise CsvError(_parser_message(err), _PARSE_HINT) from err
+        if frame.shape[1] > 1:
+            break
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+_PARSE_HINT = (
+    "Check that it is a comma-separated text file and every row has as many fields as the header "
+    "(quote values that contain commas)."
+)
+
+
+def _parser_message(err: Exception) -> str:
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+    if found:
+        expected, line, saw = found.groups()
+        return (
+            f"The file could not be read as CSV: line {line} has {saw} fields "
+            f"but earlier rows have {expected}."
+        )
+    return f"The file could not be read as CSV ({str(err).strip()})."
+
+
+def _check_columns(
+    frame: pd.DataFrame, target: str, sensitive: tuple[str, ...], drop: tuple[str, ...]
+) -> None:
+    columns = list(frame.columns)
+    if len(columns) > MAX_COLUMNS:
+        raise CsvError(
+            f"The file has {len(columns)} columns; the limit is {MAX_COLUMNS}.",
+            "Keep only the columns you need.",
+        )
+    if len(columns) < 2:
+        raise CsvError(
+            f"Only one column was found ({columns[0]!r}); a target and at least one feature "
+            "column are needed.",
+            "Check that the values are separated by commas.",
+        )
+    available = f"Available columns: {_list(columns)}."
+    if target not in columns:
+        raise CsvError(f"There is no column named {target!r} to predict.", available)
+    for label, names in (("sensitive", sensitive), ("drop_columns", drop)):
+        unknown = [n for n in names if n not in columns]
+        if unknown:
+            raise CsvError(f"{label}: no column named {_list(unknown)}.", available)
+        if target in names:
+            raise CsvError(f"{label} cannot include the target column {target!r}.", available)
+
+
+def _list(names: Sequence[str], limit: int = 40) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _numeric_or_junk(column: pd.Series, name: str, strict: bool = True) -> np.ndarray | None:
+    """The column as float64 (N,) if numeric, None if it is text (or junky and not `strict`).
+
+    A column that is mostly numbers with a few other values is almost always a typo or a
+    unit ("12kg") in the data, so it is an error naming the values rather than silently
+    becoming a categorical column with thousands of categories.
+    """
+    present = column.notna().to_numpy()
+    if not present.any():
+        return None
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    bad = present & np.isnan(values)
+    if not bad.any():
+        return values
+    if (~bad[present]).mean() < MOSTLY_NUMERIC or not strict:
+        return None
+    rows = np.flatnonzero(bad)
+    examples = ", ".join(f"{column.iloc[i]!r} (row {i + 1})" for i in rows[:3])
+    raise CsvError(
+        f"Column {name!r} is mostly numbers but has {len(rows)} non-numeric "
+        f"value{'s' if len(rows) > 1 else ''}: "
+        f"{examples}{' ...' if len(rows) > 3 else ''}. Rows count from 1 after the header.",
+        "Fix or blank out those values (empty cells are treated as missing).",
+    )
+
+
+def _encode_target(
+    column: pd.Series, numbers: np.ndarray | None, name: str
+) -> tuple[Task, np.ndarray, list[str] | None, str]:
+    """Target -> (task, y (N,), class names or None, a note saying what was inferred)."""
+    if numbers is not None:
+        distinct = np.unique(numbers)
+        integers = bool(np.all(distinct == np.round(distinct)))
+        if len(distinct) > 1 and not (integers and len(distinct) <= INTEGER_CLASS_LIMIT):
+            note = f"Task: regression ('{name}' is numeric with {len(distinct)} distinct values)."
+            return "regression", numbers, None, note
+        labels = np.searchsorted(distinct, numbers)
+        names = [str(int(v)) if v == round(v) else f"{v:g}" for v in distinct]
+    else:
+        values = column.astype(str).to_numpy()
+        names, labels = np.unique(values, return_inverse=True)
+        names = [str(n) for n in names]
+    if len(names) < 2:
+        raise CsvError(
+            f"The target column {name!r} is constant: it is {names[0]!r} in every row, so there "
+            "is nothing to predict.",
+            "Choose another target column.",
+        )
+    if len(names) > MAX_CLASSES:
+        raise CsvError(
+            f"The target column {name!r} has {len(names)} distinct text values; a classification "
+            f"target can have at most {MAX_CLASSES} classes.",
+            "Choose a column with fewer categories, or a numeric column for regression.",
+        )
+    task: Task = "binary" if len(names) == 2 else "multiclass"
+    note = f"Task: {task} classification ('{name}' has {len(names)} classes)."
+    return task, labels.astype(np.int64), names, note
+
+
+def _feature_types(
+    frame: pd.DataFrame,
+    numbers: dict[str, np.ndarray | None],
+    target: str,
+    drop: tuple[str, ...],
+    notes: list[str],
+) -> tuple[list[str], list[str]]:
+    """Split feature columns into (numeric, categorical); note each column left out and why."""
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for col in frame.columns:
+        if col == target or col in drop:
+            continue
+        present = frame[col].dropna()
+        n_distinct = present.nunique()
+        reason = None
+        if present.empty:
+            reason = "it is empty"
+        elif n_distinct == 1:
+            reason = "it has the same value in every row"
+        elif numbers[col] is not None:
+            if _looks_like_integer_id(col, numbers[col]):
+                reason = "it looks like a row ID (distinct whole numbers)"
+            else:
+                numeric.append(col)
+        elif n_distinct == len(present) or _ID_NAME.search(col):
+            reason = "it looks like an ID or free text (a different value in every row)"
+        elif n_distinct > MAX_CATEGORIES:
+            reason = f"it has {n_distinct} distinct text values (limit {MAX_CATEGORIES})"
+        else:
+            categorical.append(col)
+        if reason:
+            notes.append(f"Dropped column '{col}': {reason}.")
+    return numeric, categorical
+
+
+def _looks_like_integer_id(name: str, values: np.ndarray) -> bool:
+    present = values[~np.isnan(values)]
+    if len(np.unique(present)) < len(present) or np.any(present != np.round(present)):
+        return False
+    consecutive = bool(np.all(np.diff(np.sort(present)) == 1))
+    return consecutive or bool(_ID_NAME.search(name))
+
+
+@register_dataset(
+    "csv",
+    title="Your CSV file",
+    kind="tabular",
+    # Placeholder: the real task is inferred from the target column when the file is loaded.
+    task="binary",
+    description="Upload a CSV and name the column to predict; the task is inferred from it.",
+)
+def csv_dataset(
+    path: str = "",
+    target: str = "",
+    seed: int = 0,
+    sensitive: tuple[str, ...] = (),
+    drop_columns: tuple[str, ...] = (),
+) -> Dataset:
+    """`load_csv` from a file path, for `load_dataset("csv", path=..., target=...)`."""
+    if not path:
+        raise CsvError("No CSV file was given.", "Pass path= to a CSV file.")
+    if not target:
+        raise CsvError("No target column was given.", "Pass target= with the column to predict.")
+    return load_csv(path, target, seed=seed, sensitive=sensitive, drop_columns=drop_columns)
