@@ -51,28 +51,35 @@ class GradientStats(Callback):
 
     def __init__(self) -> None:
         self.latest: dict[str, dict[str, float]] = {}
+        self._group_of: torch.Tensor | None = None
+        self._params: list[nn.Parameter] = []
+        self._keys: list[str] = []
 
     def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        groups: dict[str, list[nn.Parameter]] = {}
-        for name, param in trainer.model.named_parameters():
-            groups.setdefault(layer_key(name), []).append(param)
-        keys = list(groups)
-        zero = torch.zeros((), device=trainer.device)
-        grads = torch.stack(
-            [
-                torch.sqrt(
-                    sum(((p.grad.float() ** 2).sum() if p.grad is not None else zero) for p in ps)
-                )
-                for ps in groups.values()
-            ]
+        if self._group_of is None:
+            self._setup(trainer)
+        params = self._params
+        zeros = [torch.zeros_like(p) for p in params if p.grad is None]
+        fill = iter(zeros)
+        grads = [p.grad if p.grad is not None else next(fill) for p in params]
+        # Two fused calls for every tensor's norm, then per-layer sqrt(sum of squares).
+        per_tensor = torch.stack(
+            torch._foreach_norm(grads) + torch._foreach_norm([p.detach() for p in params])
         )
-        weights = torch.stack(
-            [torch.sqrt(sum((p.detach().float() ** 2).sum() for p in ps)) for ps in groups.values()]
-        )
-        both = torch.stack([grads, weights]).tolist()  # the one host sync
-        record["grad_norms"] = dict(zip(keys, both[0], strict=True))
-        record["weight_norms"] = dict(zip(keys, both[1], strict=True))
+        squares = torch.zeros(2, len(self._keys), device=per_tensor.device)
+        squares.index_add_(1, self._group_of, per_tensor.view(2, -1).float() ** 2)
+        grad_norms, weight_norms = squares.sqrt().tolist()  # the one host sync
+        record["grad_norms"] = dict(zip(self._keys, grad_norms, strict=True))
+        record["weight_norms"] = dict(zip(self._keys, weight_norms, strict=True))
         self.latest = {"grad_norms": record["grad_norms"], "weight_norms": record["weight_norms"]}
+
+    def _setup(self, trainer: Trainer) -> None:
+        named = list(trainer.model.named_parameters())
+        self._params = [p for _, p in named]
+        keys = [layer_key(name) for name, _ in named]
+        self._keys = list(dict.fromkeys(keys))
+        index = {k: i for i, k in enumerate(self._keys)}
+        self._group_of = torch.tensor([index[k] for k in keys], device=trainer.device)
 
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         row.update(self.latest)

@@ -97,9 +97,9 @@ class Objective:
             return torch.stack([1 - p, p], dim=-1)
         return torch.softmax(out, dim=-1)
 
-    def score_sums(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Sums to accumulate over batches: [correct] or [ss_res, sum_y, sum_y2] (device)."""
-        pred = self.predict(out)
+    def score_sums(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Sums over predictions (from `predict`), on the device: [correct] for
+        classification or [ss_res, sum_y, sum_y2] for regression."""
         if self.task == "regression":
             y = y.float()
             return torch.stack([((pred - y) ** 2).sum(), y.sum(), (y * y).sum()])

@@ -92,6 +92,12 @@ class Trainer:
         self.state.message = message
         self._emit("on_status", status)
 
+    def _on_pause(self) -> None:
+        self._set_status("paused")
+
+    def _on_resume(self) -> None:
+        self._set_status("running")
+
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
@@ -103,9 +109,12 @@ class Trainer:
         x, y = self.dataset.train.x.to(self.device), self.dataset.train.y.to(self.device)
         n = len(y)
         shuffle = torch.Generator().manual_seed(cfg.seed)
-        l1_params = (
-            [p for name, p in self.model.named_parameters() if p.dim() >= 2] if cfg.l1 else []
-        )
+        l1_params = [p for p in self.model.parameters() if p.dim() >= 2] if cfg.l1 else []
+        pred_dtype = torch.float32 if self.objective.task == "regression" else torch.long
+        # Only callbacks that listen to every step are called every step.
+        batch_listeners = [
+            c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
+        ]
         try:
             self._set_status("running")
             self._emit("on_train_start")
@@ -114,11 +123,11 @@ class Trainer:
                 self.model.train()
                 order = torch.randperm(n, generator=shuffle).to(self.device)
                 loss_sum = torch.zeros((), device=self.device)
-                score_sum: torch.Tensor | int = 0
+                # Predictions are kept per epoch and scored once at its end: one copy per step
+                # instead of several small reductions.
+                preds = torch.empty(n, dtype=pred_dtype, device=self.device)
                 for start in range(0, n, cfg.batch_size):
-                    self.control.checkpoint(
-                        lambda: self._set_status("paused"), lambda: self._set_status("running")
-                    )
+                    self.control.checkpoint(self._on_pause, self._on_resume)
                     idx = order[start : start + cfg.batch_size]
                     xb, yb = x[idx], y[idx]
                     out = self.model(xb)
@@ -132,15 +141,20 @@ class Trainer:
                     self.optimizer.step()
                     self.schedule.step_batch()
                     loss = loss.detach()
-                    loss_sum += loss * len(idx)
-                    score_sum = score_sum + self.objective.score_sums(out.detach(), yb)
+                    loss_sum.add_(loss, alpha=len(idx))
+                    preds[start : start + len(idx)] = self.objective.predict(out.detach())
                     state.step += 1
                     state.samples_seen += len(idx)
-                    self._emit("on_batch_end", loss)
+                    for callback in batch_listeners:
+                        callback.on_batch_end(self, loss)
                     if state.step % cfg.record_every == 0:
                         self._record(epoch, loss)
                 row = self._end_epoch(
-                    epoch, loss_sum, score_sum, n, time.perf_counter() - epoch_start
+                    epoch,
+                    loss_sum,
+                    self.objective.score_sums(preds, y[order]),
+                    n,
+                    time.perf_counter() - epoch_start,
                 )
                 self._emit("on_epoch_end", row)
                 if state.stop_training:
@@ -168,7 +182,7 @@ class Trainer:
         self,
         epoch: int,
         loss_sum: torch.Tensor,
-        score_sum: torch.Tensor | int,
+        score_sum: torch.Tensor,
         n: int,
         seconds: float,
     ) -> dict[str, Any]:
@@ -182,7 +196,6 @@ class Trainer:
         self.schedule.step_epoch(val_loss)
         state.epoch = epoch + 1
         state.elapsed = time.time() - state.started_at
-        assert isinstance(score_sum, torch.Tensor)
         return {
             "epoch": state.epoch,
             "step": state.step,
@@ -222,16 +235,16 @@ class Trainer:
         self.model.eval()
         x, y = split.x.to(self.device), split.y.to(self.device)
         loss_sum = torch.zeros((), device=self.device)
-        score_sum: torch.Tensor | int = 0
+        preds = []
         for start in range(0, len(y), EVAL_BATCH):
             xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
             out = self.model(xb)
-            loss_sum += self.objective.loss(out, yb) * len(yb)
-            score_sum = score_sum + self.objective.score_sums(out, yb)
+            loss_sum.add_(self.objective.loss(out, yb), alpha=len(yb))
+            preds.append(self.objective.predict(out))
         self.model.train(was_training)
         n = max(len(y), 1)
-        assert isinstance(score_sum, torch.Tensor)
-        return float(loss_sum) / n, self.objective.finish_score(score_sum, n)
+        sums = self.objective.score_sums(torch.cat(preds), y)
+        return float(loss_sum) / n, self.objective.finish_score(sums, n)
 
     def final_metrics(self) -> dict[str, float]:
         name = self.objective.score_name
