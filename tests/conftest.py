@@ -42,7 +42,7 @@ def xor() -> Dataset:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+def pytest_runtest_makereport(item, call):
     """Expose each phase's report on the test item (the browser test screenshots failures)."""
     outcome = yield
     report = outcome.get_result()

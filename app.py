@@ -1,0 +1,19 @@
+"""The Neural Network Playground: `streamlit run app.py`.
+
+Pages stay thin: widgets and layout here, all the work in the `playground` engine.
+"""
+
+import streamlit as st
+
+from ui.state import init_state
+
+st.set_page_config(page_title="Neural Network Playground", page_icon="🧠", layout="wide")
+init_state()
+
+pages = [
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+    st.Page("pages/build.py", title="Build", icon=":material/construction:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+]
+st.navigation(pages).run()

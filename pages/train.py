@@ -1,0 +1,163 @@
+"""Train page: options, start/pause/resume/stop, and live curves, gradients and boundary.
+
+Training runs in the process-wide job registry's worker pool; this page only reads
+snapshots on a timer. The job id lives in the URL, so a reload or a second tab finds it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from playground.analysis.health import gradient_warnings
+from playground.charts.training import (
+    decision_boundary,
+    gradient_norms,
+    learning_rate_curve,
+    training_curves,
+)
+from playground.errors import PlaygroundError
+from playground.model import check_model
+from ui.state import current_dataset, get_dataset, registry, show_error, store
+from ui.train_options import training_options
+
+st.title("Train")
+dataset = current_dataset()
+if dataset is None:
+    st.stop()
+
+# A job id in the URL wins (reload, shared link); else the session's last job.
+job_id = st.query_params.get("job") or st.session_state.get("job_id")
+if job_id:
+    st.session_state["job_id"] = job_id
+    st.query_params["job"] = job_id
+
+snapshot = registry().snapshot(job_id) if job_id else None
+active = snapshot is not None and snapshot.active
+
+config = training_options()
+spec_valid = True
+try:
+    check_model({"layers": st.session_state["layers"]}, dataset)
+except PlaygroundError as exc:
+    spec_valid = False
+    st.error(f"The model cannot be built: {exc}", icon="🔴")
+    st.page_link("pages/build.py", label="Fix it on the Build page", icon="🧱")
+
+start_col, pause_col, stop_col, _ = st.columns([1, 1, 1, 3])
+if start_col.button("Start training", type="primary", disabled=not spec_valid or active):
+    chosen = st.session_state["dataset"]
+    try:
+        job = registry().submit(
+            chosen["name"], chosen["params"], {"layers": st.session_state["layers"]}, config
+        )
+    except PlaygroundError as exc:
+        show_error(exc)
+    else:
+        st.session_state["job_id"] = job.id
+        st.query_params["job"] = job.id
+        st.rerun()
+
+job = registry().get(job_id) if job_id else None
+if job is not None and active:
+    if snapshot.status == "paused":
+        if pause_col.button("Resume"):
+            job.resume()
+            st.rerun()
+    elif pause_col.button("Pause"):
+        job.pause()
+        st.rerun()
+    if stop_col.button("Stop"):
+        job.stop()
+        st.rerun()
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return (
+        f" · about {seconds:.0f}s left"
+        if seconds < 120
+        else f" · about {seconds / 60:.0f} min left"
+    )
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live_view(job_id: str) -> None:
+    snap = registry().snapshot(job_id)
+    if snap is None:
+        _stored_view(job_id)
+        return
+    if active and not snap.active:
+        st.rerun()  # finished: redraw the whole page once (buttons, no more timer)
+    text = f"Run {snap.job_id} · {snap.status}"
+    if snap.status == "queued":
+        text += f" · waiting for a free worker (position {snap.queue_position} in the queue)"
+    else:
+        text += f" · epoch {snap.epoch}/{snap.epochs} · {snap.samples_per_sec:,.0f} samples/s{_eta(snap.eta_seconds)}"
+    st.progress(snap.progress, text=text)
+    if snap.status in ("diverged", "failed"):
+        st.error(snap.message, icon="🛑")
+    elif snap.status in ("completed", "stopped") and snap.message:
+        st.success(snap.message)
+    if snap.final_metrics:
+        cols = st.columns(len(snap.final_metrics))
+        for col, (name, value) in zip(cols, snap.final_metrics.items(), strict=True):
+            col.metric(name.replace("_", " "), f"{value:.4f}")
+    trainer = registry().get(job_id).trainer
+    labels = {r.index: f"{r.index} {r.label}" for r in trainer.built.rows}
+    _charts(snap.history, snap.records, snap.score_name, snap.boundary, trainer.dataset, labels)
+
+
+def _stored_view(run_id: str) -> None:
+    """A run from before a server restart: show what the store kept."""
+    try:
+        record = store().get_run(run_id)
+    except PlaygroundError as exc:
+        show_error(exc)
+        return
+    st.progress(
+        1.0 if record.status == "completed" else 0.0, text=f"Run {record.id} · {record.status}"
+    )
+    if record.message:
+        (st.error if record.status in ("diverged", "failed", "interrupted") else st.info)(
+            record.message
+        )
+    history = store().epochs(run_id)
+    score = "r2" if any("val_r2" in row for row in history) else "acc"
+    try:
+        run_data = get_dataset(record.dataset, record.dataset_params)
+        labels = {r.index: f"{r.index} {r.label}" for r in check_model(record.spec, run_data).rows}
+    except PlaygroundError:
+        run_data, labels = None, {}
+    _charts(history, store().records(run_id), score, None, run_data, labels)
+
+
+def _charts(
+    history: list[dict],
+    records: list[dict],
+    score_name: str,
+    boundary: object,
+    data: object,
+    labels: dict,
+) -> None:
+    if not history:
+        st.caption("Curves appear after the first epoch.")
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(training_curves(history, score_name), key="curves")
+    if boundary is not None:
+        right.plotly_chart(decision_boundary(boundary, data, data.class_names), key="boundary")
+    else:
+        right.plotly_chart(learning_rate_curve(history), key="lr")
+    left2, right2 = st.columns(2)
+    left2.plotly_chart(gradient_norms(records or history, labels), key="grads")
+    for warning in gradient_warnings(history[-1], labels):
+        (right2.error if warning.level == "error" else right2.warning)(warning.text)
+    if boundary is not None:
+        right2.plotly_chart(learning_rate_curve(history), key="lr2")
+
+
+if job_id:
+    live_view(job_id)
+else:
+    st.info("Choose options and press **Start training**. Curves update live, about once a second.")

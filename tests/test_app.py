@@ -1,0 +1,131 @@
+"""AppTest tests of each page, headless, against a real store in a temporary folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import playground.jobs as jobs
+from playground.jobs import JobRegistry
+from playground.store import RunStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> JobRegistry:
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
+    reg = JobRegistry(store=RunStore(tmp_path / "data"))
+    monkeypatch.setattr(jobs, "_default", reg)
+    yield reg
+    reg.shutdown()
+
+
+def open_page(page: str | None = None, **state: object) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_for(job: jobs.Job, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while job.snapshot().active and time.time() < deadline:
+        time.sleep(0.05)
+    assert not job.snapshot().active
+
+
+def test_data_page_shows_the_spiral(registry: JobRegistry) -> None:
+    at = open_page()
+    assert at.title[0].value == "Data"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Task"] == "binary" and metrics["Input shape"] == "2"
+    assert at.selectbox[0].value.endswith("Spiral")
+    assert len(at.get("plotly_chart")) >= 2  # scatter and class balance
+
+
+def test_data_page_switches_to_tabular_and_images(registry: JobRegistry) -> None:
+    at = open_page()
+    options = at.selectbox[0].options
+    at.selectbox[0].select(next(o for o in options if o.endswith("Iris"))).run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Task"] == "multiclass"
+    assert len(at.dataframe) >= 2  # rows and column summary
+    at.selectbox[0].select(next(o for o in options if "Digits" in o)).run()
+    assert {m.label: m.value for m in at.metric}["Input shape"] == "1 × 8 × 8"
+
+
+def test_a_bad_csv_shows_the_engine_error_and_the_app_keeps_working(
+    registry: JobRegistry, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,y\n" + "\n".join(f"{i},1" for i in range(40)))
+    at = open_page(dataset={"name": "csv", "params": {"path": str(bad), "target": "y"}})
+    assert any("constant" in e.value.lower() for e in at.error)
+    at.switch_page("pages/build.py").run()  # the other pages still open
+    assert not at.exception
+
+
+def test_build_page_shows_shapes_and_marks_an_invalid_layer(registry: JobRegistry) -> None:
+    at = open_page("build")
+    assert any(m.label == "Total parameters" and m.value == "1,218" for m in at.metric)
+    at = open_page("build", layers=[{"kind": "conv2d"}, {"kind": "flatten"}, {"kind": "linear"}])
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Layer 0 (conv2d)") and "Fix:" in e for e in errors)
+    assert any("🔴" in md.value and "0 · Conv2d" in md.value for md in at.markdown)
+    at.switch_page("pages/train.py").run()
+    start = next(b for b in at.button if b.label == "Start training")
+    assert start.disabled
+
+
+def test_build_page_edits_the_stack(registry: JobRegistry) -> None:
+    at = open_page("build")
+    n = len(at.session_state["layers"])
+    at.button(key=f"dup_{at.session_state['layer_ids'][0]}").click().run()
+    assert len(at.session_state["layers"]) == n + 1
+    first_id = at.session_state["layer_ids"][0]
+    at.button(key=f"down_{first_id}").click().run()
+    assert at.session_state["layer_ids"][1] == first_id
+    at.button(key=f"del_{first_id}").click().run()
+    assert len(at.session_state["layers"]) == n
+    assert not at.exception
+
+
+def test_train_page_runs_a_short_training_to_the_end(registry: JobRegistry) -> None:
+    at = open_page("train", config={"epochs": 5, "lr": 0.01})
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    job_id = at.session_state["job_id"]
+    assert at.query_params["job"] == job_id
+    wait_for(registry.get(job_id))
+    at.run()
+    assert not at.exception
+    assert registry.store.get_run(job_id).status == "completed"
+    labels = [m.label for m in at.metric]
+    assert "test acc" in labels
+    assert len(at.get("plotly_chart")) >= 3  # curves, boundary, gradient norms
+
+
+def test_runs_page_lists_compares_and_deletes(registry: JobRegistry) -> None:
+    job = registry.submit(
+        "xor",
+        {"n_samples": 200},
+        {"layers": [{"kind": "linear", "out_features": 4}, {"kind": "relu"}, {"kind": "linear"}]},
+        {"epochs": 2},
+    )
+    wait_for(job)
+    at = open_page("runs")
+    assert job.id in at.dataframe[0].value["run"].tolist()
+    assert len(at.get("plotly_chart")) == 1  # the comparison chart
+    next(b for b in at.button if b.label == "Delete…").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Yes, delete").click().run()
+    assert not at.exception
+    assert registry.store.list_runs() == []

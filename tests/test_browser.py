@@ -1,0 +1,143 @@
+"""A real browser (Debian's Chromium driven by Playwright) against `streamlit run app.py`.
+
+Builds a model on the spiral, trains it, watches the live chart update and the run finish,
+reloads the page and finds the run again. Screenshots land in test-artifacts/ on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True
+    )
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(
+                "streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:]
+            )
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest) -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(30_000)
+        yield pg
+        report = getattr(request.node, "rep_call", None)
+        if report is None or report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def _progress_text(pg) -> str:
+    return pg.get_by_text(re.compile(r"^Run \S+ · ")).first.inner_text()
+
+
+def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
+    pg = page
+    pg.goto(server)
+    pg.get_by_role("heading", name="Data").wait_for()
+    pg.get_by_text("Spiral").first.wait_for()
+
+    pg.goto(f"{server}/build")
+    pg.get_by_role("heading", name="Shapes and parameters").wait_for()
+    pg.get_by_text("Total parameters").wait_for()
+
+    pg.goto(f"{server}/train")
+    epochs = pg.get_by_label("epochs", exact=True)
+    epochs.fill("150")
+    epochs.press("Enter")
+    pg.wait_for_timeout(500)
+    pg.get_by_role("button", name="Start training").click()
+
+    # The live view: the progress text changes while the run goes, and a chart is drawn.
+    pg.get_by_text(re.compile(r"^Run \S+ · (queued|running)")).first.wait_for()
+    pg.locator(".js-plotly-plot").first.wait_for()
+    seen = {_progress_text(pg)}
+    deadline = time.time() + 120
+    while "completed" not in _progress_text(pg) and time.time() < deadline:
+        seen.add(_progress_text(pg))
+        pg.wait_for_timeout(200)
+    final = _progress_text(pg)
+    assert "completed" in final
+    assert len(seen) >= 2, seen  # the page updated while training ran
+    run_id = final.split()[1]
+    assert f"job={run_id}" in pg.url
+
+    pg.reload()  # the job id in the URL brings the same run back
+    pg.get_by_text(re.compile(rf"^Run {run_id} · completed")).wait_for()
+
+    pg.goto(f"{server}/runs")
+    pg.get_by_role("heading", name="Runs").wait_for()
+    pg.get_by_text(run_id).first.wait_for()

@@ -1,0 +1,147 @@
+"""The layer-stack editor: one bordered box per layer with its parameters and move/copy/delete
+buttons. Each layer carries a stable id so its widgets keep their values when it moves."""
+
+from __future__ import annotations
+
+import itertools
+import typing
+from typing import Any
+
+import streamlit as st
+
+from playground.errors import PlaygroundError
+from playground.model import LAYERS, ModelSpec
+from playground.model.shorthand import format_layers, parse_layers
+
+_ids = itertools.count(1)
+
+
+def set_layers(layers: list[dict[str, Any]]) -> None:
+    """Replace the whole stack (preset, import, text edit): fresh ids, fresh widgets."""
+    st.session_state["layers"] = layers
+    st.session_state["layer_ids"] = [next(_ids) for _ in layers]
+
+
+def _ids_in_sync() -> list[int]:
+    layers = st.session_state["layers"]
+    ids = st.session_state.get("layer_ids")
+    if ids is None or len(ids) != len(layers):
+        ids = [next(_ids) for _ in layers]
+        st.session_state["layer_ids"] = ids
+    return ids
+
+
+def _field_input(kind: str, name: str, value: Any, key: str) -> Any:
+    info = LAYERS[kind].model_fields[name]
+    annotation = info.annotation
+    args = typing.get_args(annotation)
+    label = name.replace("_", " ")
+    if typing.get_origin(annotation) is typing.Literal:
+        options = list(args)
+        return st.selectbox(
+            label, options, index=options.index(value) if value in options else 0, key=key
+        )
+    if annotation is bool:
+        return st.checkbox(label, value=bool(value), key=key)
+    if annotation is int:
+        return int(st.number_input(label, value=int(value), step=1, key=key))
+    if annotation is float:
+        return float(st.number_input(label, value=float(value), format="%g", key=key))
+    # Optional ints (out_features: empty = automatic) and int-or-"same" (padding): free text.
+    text = st.text_input(
+        label,
+        value="" if value is None else str(value),
+        key=key,
+        help="empty: automatic" if type(None) in args else None,
+    )
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def layer_editor(error_index: str | None) -> None:
+    """Draw the stack; buttons change `st.session_state["layers"]` and rerun."""
+    layers: list[dict[str, Any]] = st.session_state["layers"]
+    ids = _ids_in_sync()
+    updated: list[dict[str, Any]] = []
+    for i, (layer, uid) in enumerate(zip(layers, ids, strict=True)):
+        kind = layer["kind"]
+        cls = LAYERS[kind]
+        at_fault = error_index is not None and error_index.split(".")[0] == str(i)
+        with st.container(border=True):
+            head, *buttons = st.columns([6, 1, 1, 1, 1])
+            head.markdown(f"{'🔴' if at_fault else '⚪'} **{i} · {cls.title}**")
+            if buttons[0].button("↑", key=f"up_{uid}", help="move up", disabled=i == 0):
+                _move(i, i - 1)
+            if buttons[1].button(
+                "↓", key=f"down_{uid}", help="move down", disabled=i == len(layers) - 1
+            ):
+                _move(i, i + 1)
+            if buttons[2].button(
+                "", icon=":material/content_copy:", key=f"dup_{uid}", help="duplicate"
+            ):
+                _duplicate(i)
+            if buttons[3].button("✕", key=f"del_{uid}", help="remove"):
+                _remove(i)
+            fields = [f for f in cls.model_fields if f not in ("kind", "layers")]
+            new = {"kind": kind}
+            if fields:
+                cols = st.columns(min(len(fields), 4))
+                for j, name in enumerate(fields):
+                    with cols[j % len(cols)]:
+                        default = cls.model_fields[name].default
+                        new[name] = _field_input(
+                            kind, name, layer.get(name, default), key=f"f_{uid}_{name}"
+                        )
+            if kind == "residual":
+                inner = format_layers(ModelSpec.parse({"layers": layer["layers"]}))
+                text = st.text_input(
+                    "layers inside the block (shorthand)",
+                    value=inner,
+                    key=f"res_{uid}",
+                    help="e.g. linear:32 relu linear:32 — the block adds its input to their output",
+                )
+                try:
+                    new["layers"] = parse_layers(text).model_dump()["layers"]
+                except PlaygroundError as exc:
+                    st.error(str(exc))
+                    new["layers"] = layer["layers"]
+            updated.append(new)
+    st.session_state["layers"] = updated
+
+
+def _move(i: int, j: int) -> None:
+    layers, ids = st.session_state["layers"], st.session_state["layer_ids"]
+    layers[i], layers[j] = layers[j], layers[i]
+    ids[i], ids[j] = ids[j], ids[i]
+    st.rerun()
+
+
+def _duplicate(i: int) -> None:
+    st.session_state["layers"].insert(i + 1, dict(st.session_state["layers"][i]))
+    st.session_state["layer_ids"].insert(i + 1, next(_ids))
+    st.rerun()
+
+
+def _remove(i: int) -> None:
+    del st.session_state["layers"][i]
+    del st.session_state["layer_ids"][i]
+    st.rerun()
+
+
+def add_layer(kind: str, position: int | None = None) -> None:
+    layer: dict[str, Any] = {"kind": kind}
+    if kind == "residual":
+        layer["layers"] = [
+            {"kind": "linear", "out_features": 32},
+            {"kind": "relu"},
+            {"kind": "linear", "out_features": 32},
+        ]
+    layers = st.session_state["layers"]
+    position = len(layers) if position is None else position
+    layers.insert(position, layer)
+    st.session_state["layer_ids"].insert(position, next(_ids))
