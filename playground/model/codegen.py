@@ -145,7 +145,8 @@ MODULE_DOCSTRING = '''"""A PyTorch model exported from the Neural Network Playgr
 Its state_dict keys match the playground model's, so trained weights load directly:
 
     model = build_model()
-    model.load_state_dict(state_dict)  # e.g. torch.load("weights.pt")
+    from safetensors.torch import load_file  # never unpickle weights you did not make
+    model.load_state_dict(load_file("RUN_ID.safetensors"))  # the playground's weights file
     model.eval()
 
 Inputs are batch-first: (batch, *INPUT_SHAPE); `example_input()` makes a random batch.
