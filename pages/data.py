@@ -10,7 +10,7 @@ from playground.data import list_datasets
 from playground.data.uploads import csv_columns, keep_upload
 from playground.errors import PlaygroundError
 from ui.state import current_dataset, show_error, store
-from ui.widgets import param_input
+from ui.widgets import typed_input
 
 UPLOAD = "Upload your own CSV"
 KIND_TITLES = {"toy2d": "2D toy", "tabular": "Tabular", "image": "Images", "sequence": "Sequences"}
@@ -51,14 +51,15 @@ else:
     info = labels[choice]
     st.caption(info.description)
     defaults = info.defaults()
+    types = info.parameter_types()
     old = chosen["params"] if chosen["name"] == info.name else {}
     params = {}
     columns = st.columns(min(len(defaults), 4) or 1)
     for i, (name, default) in enumerate(defaults.items()):
         with columns[i % len(columns)]:
-            params[name] = param_input(
+            params[name] = typed_input(
                 name.replace("_", " "),
-                default,
+                types[name],
                 old.get(name, default),
                 key=f"ds_{info.name}_{name}",
             )

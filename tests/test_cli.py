@@ -107,6 +107,7 @@ def test_train_from_a_spec_file_and_a_csv(
         (["train", "--lr", "-2"], "Training option 'lr'"),
         (["train", "--param", "noise"], "not NAME=VALUE"),
         (["train", "--param", "colour=red"], "has no parameter 'colour'"),
+        (["train", "--param", "n_samples=lots"], "parameter 'n_samples' got 'lots'"),
         (["train", "--csv", "x.csv"], "--csv needs --target"),
         (["train", "--csv", "/nonexistent/x.csv", "--target", "y"], "Cannot read"),
         (["train", "--preset", "huge"], "Unknown preset"),

@@ -19,12 +19,7 @@ from playground.errors import SpecError
 from playground.model import DataSignature, LayerBase, ModelSpec, build_model, layer_kinds
 from playground.model.codegen import export_pytorch_source
 from playground.model.shorthand import parse_layers
-
-FLAT = DataSignature((2,), 2, "binary")
-IMAGE = DataSignature((1, 8, 8), 10, "multiclass")
-SEQ = DataSignature((12, 3), 4, "multiclass")
-TOKENS = DataSignature((12,), 4, "multiclass", tokens=True, vocab_size=8)
-SIGNAL = DataSignature((3, 16), 1, "regression")  # (channels, length) for Conv1d
+from tests.signatures import FLAT, IMAGE, SEQ, SIGNAL, TOKENS
 
 # Together these stacks use every layer kind and the options that change the generated code.
 CASES = {

@@ -19,12 +19,7 @@ from playground.model import (
     layer_kinds,
 )
 from playground.model.shorthand import format_layers, parse_layers
-
-FLAT = DataSignature((2,), 2, "binary")
-IMAGE = DataSignature((1, 8, 8), 10, "multiclass")
-SEQ = DataSignature((12, 3), 4, "multiclass")
-TOKENS = DataSignature((12,), 4, "multiclass", tokens=True, vocab_size=8)
-SIGNAL = DataSignature((3, 16), 1, "regression")  # (channels, length) for Conv1d
+from tests.signatures import FLAT, IMAGE, SEQ, SIGNAL, TOKENS
 
 # One stack per layer kind: (signature, layers). Every registered kind must appear.
 CASES = {

@@ -4,7 +4,6 @@ buttons. Each layer carries a stable id so its widgets keep their values when it
 from __future__ import annotations
 
 import itertools
-import typing
 from typing import Any
 
 import streamlit as st
@@ -12,6 +11,7 @@ import streamlit as st
 from playground.errors import PlaygroundError
 from playground.model import LAYERS, ModelSpec
 from playground.model.shorthand import format_layers, parse_layers
+from ui.widgets import typed_input
 
 _ids = itertools.count(1)
 
@@ -29,38 +29,6 @@ def _ids_in_sync() -> list[int]:
         ids = [next(_ids) for _ in layers]
         st.session_state["layer_ids"] = ids
     return ids
-
-
-def _field_input(kind: str, name: str, value: Any, key: str) -> Any:
-    info = LAYERS[kind].model_fields[name]
-    annotation = info.annotation
-    args = typing.get_args(annotation)
-    label = name.replace("_", " ")
-    if typing.get_origin(annotation) is typing.Literal:
-        options = list(args)
-        return st.selectbox(
-            label, options, index=options.index(value) if value in options else 0, key=key
-        )
-    if annotation is bool:
-        return st.checkbox(label, value=bool(value), key=key)
-    if annotation is int:
-        return int(st.number_input(label, value=int(value), step=1, key=key))
-    if annotation is float:
-        return float(st.number_input(label, value=float(value), format="%g", key=key))
-    # Optional ints (out_features: empty = automatic) and int-or-"same" (padding): free text.
-    text = st.text_input(
-        label,
-        value="" if value is None else str(value),
-        key=key,
-        help="empty: automatic" if type(None) in args else None,
-    )
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def layer_editor(error_index: str | None) -> None:
@@ -94,8 +62,11 @@ def layer_editor(error_index: str | None) -> None:
                 for j, name in enumerate(fields):
                     with cols[j % len(cols)]:
                         default = cls.model_fields[name].default
-                        new[name] = _field_input(
-                            kind, name, layer.get(name, default), key=f"f_{uid}_{name}"
+                        new[name] = typed_input(
+                            name.replace("_", " "),
+                            cls.model_fields[name].annotation,
+                            layer.get(name, default),
+                            key=f"f_{uid}_{name}",
                         )
             if kind == "residual":
                 inner = format_layers(ModelSpec.parse({"layers": layer["layers"]}))

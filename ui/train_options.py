@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
 import streamlit as st
 
 from playground.train import TrainConfig
 from playground.train.device import available_devices
+from ui.widgets import typed_input
 
 GROUPS = {
     "Optimiser": ["optimizer", "lr", "momentum", "nesterov", "batch_size", "epochs"],
@@ -27,7 +27,7 @@ GROUPS = {
 
 def _input(name: str, value: Any) -> Any:
     info = TrainConfig.model_fields[name]
-    annotation, args = info.annotation, typing.get_args(info.annotation)
+    annotation = info.annotation
     label, key, help_text = name.replace("_", " "), f"cfg_{name}", info.description
     if name == "device":
         devices = {
@@ -43,28 +43,7 @@ def _input(name: str, value: Any) -> Any:
             key=key,
             help="Only devices this machine really has.",
         )
-    if typing.get_origin(annotation) is typing.Literal:
-        options = list(args)
-        return st.selectbox(label, options, index=options.index(value), key=key, help=help_text)
-    if annotation is bool:
-        return st.checkbox(label, value=bool(value), key=key, help=help_text)
-    if annotation is int:
-        return int(st.number_input(label, value=int(value), step=1, key=key, help=help_text))
-    if annotation is float:
-        return float(
-            st.number_input(label, value=float(value), format="%g", key=key, help=help_text)
-        )
-    # Optional numbers (grad_clip, early stopping): off when empty.
-    text = st.text_input(
-        label,
-        value="" if value is None else str(value),
-        key=key,
-        help=(help_text or "") + " (empty: off)",
-    )
-    text = text.strip()
-    if not text:
-        return None
-    return float(text) if float in args else int(float(text))
+    return typed_input(label, annotation, value, key, help_text)
 
 
 def training_options() -> dict[str, Any]:
@@ -76,10 +55,6 @@ def training_options() -> dict[str, Any]:
             cols = st.columns(3)
             for i, name in enumerate(names):
                 with cols[i % 3]:
-                    try:
-                        chosen[name] = _input(name, current[name])
-                    except ValueError:
-                        st.error(f"{name.replace('_', ' ')} must be a number.")
-                        chosen[name] = current[name]
+                    chosen[name] = _input(name, current[name])
     st.session_state["config"] = chosen
     return chosen

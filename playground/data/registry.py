@@ -7,9 +7,12 @@ returns a `Dataset`; the same parameters always give the same splits.
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from playground.data.dataset import Dataset, Kind, Task
 from playground.errors import DatasetError
@@ -33,6 +36,11 @@ class DatasetInfo:
             for p in inspect.signature(self.builder).parameters.values()
             if p.default is not inspect.Parameter.empty
         }
+
+    def parameter_types(self) -> dict[str, Any]:
+        """The builder's parameter annotations (for forms that draw a widget per parameter)."""
+        hints = typing.get_type_hints(self.builder)
+        return {name: hints.get(name, Any) for name in self.defaults()}
 
 
 DATASETS: dict[str, DatasetInfo] = {}
@@ -65,7 +73,23 @@ def load_dataset(name: str, **params: Any) -> Dataset:
             f"Dataset {name!r} has no parameter {', '.join(map(repr, unknown))}.",
             f"Its parameters are: {', '.join(allowed) or 'none'}.",
         )
-    return info.builder(**params)
+    return info.builder(**_validated(info, params))
+
+
+def _validated(info: DatasetInfo, params: dict[str, Any]) -> dict[str, Any]:
+    """Check each value against the builder's annotation (from a form, the CLI or stored
+    JSON), converting where that is safe ("5" -> 5, a list -> a tuple)."""
+    types = info.parameter_types()
+    checked = {}
+    for name, value in params.items():
+        try:
+            checked[name] = TypeAdapter(types[name]).validate_python(value)
+        except ValidationError as exc:
+            raise DatasetError(
+                f"Dataset {info.name!r}: parameter {name!r} got {value!r}: {exc.errors()[0]['msg']}.",
+                f"Default: {info.defaults()[name]!r}.",
+            ) from None
+    return checked
 
 
 def list_datasets() -> list[DatasetInfo]:
