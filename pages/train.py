@@ -59,7 +59,8 @@ if start_col.button("Start training", type="primary", disabled=not spec_valid or
 
 job = registry().get(job_id) if job_id else None
 if job is not None and active:
-    if snapshot.status == "paused":
+    # The requested state, not the snapshot's: a pause takes effect a step later.
+    if job.control.paused:
         if pause_col.button("Resume"):
             job.resume()
             st.rerun()
