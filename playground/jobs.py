@@ -43,10 +43,13 @@ class JobSnapshot:
     final_metrics: dict[str, float] = field(default_factory=dict)
     queue_position: int | None = None
     boundary: Any = None  # analysis.boundary.BoundaryGrid for 2D datasets, else None
+    # The trainer sets its final status a moment before the worker has written it (and the
+    # weights) to the store; a job counts as active until the worker has returned.
+    settled: bool = True
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running", "paused")
+        return self.status in ("queued", "running", "paused") or not self.settled
 
     @property
     def progress(self) -> float:
@@ -136,6 +139,7 @@ class Job:
             final_metrics=dict(state.final_metrics),
             queue_position=queue_position if status == "queued" else None,
             boundary=self.live.grid if self.live else None,
+            settled=self.future is not None and self.future.done(),
         )
 
 
