@@ -16,7 +16,7 @@ from torch import nn
 from playground.data import Dataset, load_dataset
 from playground.model import BuiltModel, ModelSpec, build_model
 from playground.store import RunRecord, RunStore, StoreRecorder
-from playground.train import Callback, RunControl, TrainConfig, Trainer
+from playground.train import Callback, HistogramRecorder, RunControl, TrainConfig, Trainer
 
 
 @dataclass
@@ -56,6 +56,8 @@ def prepare_run(
         name=name,
     )
     trainer.callbacks.append(StoreRecorder(store, run_id))
+    # Weight/gradient histograms over training, written to the store as they are taken.
+    trainer.callbacks.append(HistogramRecorder(store, run_id))
     return PreparedRun(run_id, trainer, store)
 
 

@@ -8,7 +8,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +18,15 @@ from torch import nn
 
 from playground.errors import RunNotFoundError
 from playground.store.checkpoint import load_weights, save_weights
+from playground.store.histograms import (
+    HISTOGRAM_SCHEMA,
+    delete_histogram_steps,
+    insert_histograms,
+    select_histograms,
+)
 from playground.store.paths import data_dir
 from playground.store.process import current_owner, owner_alive
+from playground.train.histograms import HistogramRow
 
 ACTIVE_STATUSES = ("pending", "queued", "running", "paused")
 
@@ -89,7 +96,7 @@ class RunStore:
         self.db_path = self.root / "runs.sqlite"
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+            db.executescript(SCHEMA + HISTOGRAM_SCHEMA)
         self.mark_interrupted()
 
     @contextmanager
@@ -173,6 +180,19 @@ class RunStore:
         with self._connect() as db:
             db.execute("UPDATE runs SET final_metrics=? WHERE id=?", (_dumps(metrics), run_id))
 
+    def add_histograms(self, run_id: str, rows: Sequence[HistogramRow]) -> None:
+        """Store weight/gradient histogram rows (a row with the same step, layer and kind
+        is replaced)."""
+        if rows:
+            with self._connect() as db:
+                insert_histograms(db, run_id, rows)
+
+    def delete_histograms(self, run_id: str, steps: Sequence[int]) -> None:
+        """Remove the histogram snapshots taken at `steps` (the recorder thinning them)."""
+        if steps:
+            with self._connect() as db:
+                delete_histogram_steps(db, run_id, steps)
+
     def save_weights(self, run_id: str, module: nn.Module) -> None:
         save_weights(module, self.weights_path(run_id))
 
@@ -233,6 +253,12 @@ class RunStore:
                 "SELECT row FROM records WHERE run_id=? ORDER BY step", (run_id,)
             ).fetchall()
         return [json.loads(r["row"]) for r in rows]
+
+    def histograms(self, run_id: str) -> list[HistogramRow]:
+        """The run's weight/gradient histograms by step, layer and kind ([] for runs stored
+        before histograms were recorded)."""
+        with self._connect() as db:
+            return select_histograms(db, run_id)
 
     def weights_path(self, run_id: str) -> Path:
         if not all(c.isalnum() or c == "-" for c in run_id):  # ids come from URLs and CLIs

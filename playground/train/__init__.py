@@ -3,6 +3,17 @@
 from playground.train.config import TrainConfig
 from playground.train.control import RunControl
 from playground.train.events import FINAL_STATUSES, Callback, TrainState
+from playground.train.histograms import HistogramRecorder, HistogramRow, StepHistogramRecorder
 from playground.train.trainer import Trainer
 
-__all__ = ["FINAL_STATUSES", "Callback", "RunControl", "TrainConfig", "TrainState", "Trainer"]
+__all__ = [
+    "FINAL_STATUSES",
+    "Callback",
+    "HistogramRecorder",
+    "HistogramRow",
+    "RunControl",
+    "StepHistogramRecorder",
+    "TrainConfig",
+    "TrainState",
+    "Trainer",
+]
