@@ -15,5 +15,7 @@ pages = [
     st.Page("pages/build.py", title="Build", icon=":material/construction:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:"),
 ]
 st.navigation(pages).run()

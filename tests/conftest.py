@@ -5,13 +5,25 @@ from __future__ import annotations
 import pytest
 import torch
 
+import playground.jobs as jobs
 from playground.data.dataset import Dataset, Split
+from playground.jobs import JobRegistry
 from playground.store import RunStore
 
 
 @pytest.fixture
 def store(tmp_path) -> RunStore:
     return RunStore(tmp_path / "data")
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch: pytest.MonkeyPatch) -> JobRegistry:
+    """The app's process-wide job registry, swapped for one over a store in tmp_path."""
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
+    reg = JobRegistry(store=RunStore(tmp_path / "data"))
+    monkeypatch.setattr(jobs, "_default", reg)
+    yield reg
+    reg.shutdown()
 
 
 def make_xor(n: int = 400, seed: int = 0) -> Dataset:

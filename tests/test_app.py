@@ -2,44 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
-import playground.jobs as jobs
 from playground.jobs import JobRegistry
-from playground.store import RunStore
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-@pytest.fixture
-def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> JobRegistry:
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
-    reg = JobRegistry(store=RunStore(tmp_path / "data"))
-    monkeypatch.setattr(jobs, "_default", reg)
-    yield reg
-    reg.shutdown()
-
-
-def open_page(page: str | None = None, **state: object) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page:
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def wait_for(job: jobs.Job, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while job.snapshot().active and time.time() < deadline:
-        time.sleep(0.05)
-    assert not job.snapshot().active
+from tests.app_helpers import open_page, wait_for
 
 
 def test_data_page_shows_the_spiral(registry: JobRegistry) -> None:

@@ -18,7 +18,9 @@ from ui.state import show_error, store
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the run...")
-def _load(run_id: str, weights_version: int) -> LoadedRun:
+def load_cached(run_id: str, weights_version: int) -> LoadedRun:
+    """The run's dataset and model, shared by sessions (read-only); a new checkpoint
+    (a new `weights_version`) loads afresh."""
     return load_run(run_id, store())
 
 
@@ -68,7 +70,7 @@ def pick_run(
     if record.status in ("running", "paused"):
         st.caption("This run is still training: showing its latest checkpoint.")
     try:
-        return _load(run_id, weights_version(run_id))
+        return load_cached(run_id, weights_version(run_id))
     except PlaygroundError as exc:
         show_error(exc)
         return None

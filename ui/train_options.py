@@ -12,7 +12,7 @@ from ui.widgets import typed_input
 
 GROUPS = {
     "Optimiser": ["optimizer", "lr", "momentum", "nesterov", "batch_size", "epochs"],
-    "Loss and regularisation": ["loss", "l1", "l2", "grad_clip", "class_weighting"],
+    "Loss and regularisation": ["loss", "l1", "l2", "grad_clip", "class_weighting", "reweigh"],
     "Schedule and stopping": [
         "schedule",
         "step_size",

@@ -6,6 +6,7 @@ Adding a dataset module means adding one import here.
 from playground.data import (  # noqa: F401
     csv_upload,
     fairness_sets,
+    hiring,
     sequences,
     sklearn_sets,
     toys,

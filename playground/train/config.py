@@ -40,6 +40,12 @@ class TrainConfig(BaseModel):
     class_weighting: bool = Field(
         default=False, description="weight classes inversely to their frequency"
     )
+    reweigh: str | None = Field(
+        default=None,
+        min_length=1,
+        description="sensitive attribute to reweigh by (Kamiran & Calders): sample weights "
+        "that balance its groups x labels",
+    )
     seed: int = Field(default=0, ge=0)
     device: DeviceName = "auto"
     # Small models train fastest on one CPU thread, and concurrent runs then don't fight over

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from playground.errors import TrainingError
 
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
+# (outputs, targets, class weights, reduction) -> loss; reduction "mean" or "none" (per sample).
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, str], torch.Tensor]
 
 
 def _squeeze(out: torch.Tensor) -> torch.Tensor:
@@ -30,16 +31,25 @@ class LossEntry:
 
 LOSSES: dict[str, LossEntry] = {
     "cross_entropy": LossEntry(
-        ("binary", "multiclass"), lambda o, y, w: F.cross_entropy(o, y, weight=w)
+        ("binary", "multiclass"),
+        lambda o, y, w, r="mean": F.cross_entropy(o, y, weight=w, reduction=r),
     ),
     "bce": LossEntry(
         ("binary",),
-        lambda o, y, w: F.binary_cross_entropy_with_logits(_squeeze(o), y.float(), pos_weight=w),
+        lambda o, y, w, r="mean": F.binary_cross_entropy_with_logits(
+            _squeeze(o), y.float(), pos_weight=w, reduction=r
+        ),
         binary_single_logit=True,
     ),
-    "mse": LossEntry(("regression",), lambda o, y, w: F.mse_loss(_squeeze(o), y)),
-    "l1": LossEntry(("regression",), lambda o, y, w: F.l1_loss(_squeeze(o), y)),
-    "huber": LossEntry(("regression",), lambda o, y, w: F.huber_loss(_squeeze(o), y)),
+    "mse": LossEntry(
+        ("regression",), lambda o, y, w, r="mean": F.mse_loss(_squeeze(o), y, reduction=r)
+    ),
+    "l1": LossEntry(
+        ("regression",), lambda o, y, w, r="mean": F.l1_loss(_squeeze(o), y, reduction=r)
+    ),
+    "huber": LossEntry(
+        ("regression",), lambda o, y, w, r="mean": F.huber_loss(_squeeze(o), y, reduction=r)
+    ),
 }
 
 
@@ -81,6 +91,13 @@ class Objective:
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.entry.fn(out, y, self.weights)
+
+    def weighted_loss(
+        self, out: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor
+    ) -> torch.Tensor:
+        """Mean of per-sample losses times `sample_weight` (B,). Weights that average 1 over
+        the training set (as reweighing's do) keep the loss on the unweighted scale."""
+        return (self.entry.fn(out, y, self.weights, "none") * sample_weight).mean()
 
     def predict(self, out: torch.Tensor) -> torch.Tensor:
         """Class indices (classification) or values (regression), shape (B,)."""

@@ -67,6 +67,15 @@ class Trainer:
         self.objective = Objective(
             dataset.task, self.config.loss, self.built.output_shape[0], weights
         )
+        # Per-sample loss weights (N_train,) on the device, or None for a plain mean loss.
+        self.sample_weights: torch.Tensor | None = None
+        if self.config.reweigh:
+            # Imported here: only reweighing runs need the fairness package.
+            from playground.fairness.reweighing import training_weights
+
+            self.sample_weights = torch.as_tensor(
+                training_weights(dataset, self.config.reweigh), dtype=torch.float32
+            ).to(self.device)
         self.optimizer = make_optimizer(self.model.parameters(), self.config)
         self.steps_per_epoch = math.ceil(len(dataset.train) / self.config.batch_size)
         self.schedule = make_schedule(self.optimizer, self.config, self.steps_per_epoch)
@@ -111,6 +120,7 @@ class Trainer:
         shuffle = torch.Generator().manual_seed(cfg.seed)
         l1_params = [p for p in self.model.parameters() if p.dim() >= 2] if cfg.l1 else []
         pred_dtype = torch.float32 if self.objective.task == "regression" else torch.long
+        weights = self.sample_weights
         # Only callbacks that listen to every step are called every step.
         batch_listeners = [
             c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
@@ -131,7 +141,10 @@ class Trainer:
                     idx = order[start : start + cfg.batch_size]
                     xb, yb = x[idx], y[idx]
                     out = self.model(xb)
-                    loss = self.objective.loss(out, yb)
+                    if weights is None:
+                        loss = self.objective.loss(out, yb)
+                    else:
+                        loss = self.objective.weighted_loss(out, yb, weights[idx])
                     if l1_params:
                         loss = loss + cfg.l1 * sum(p.abs().sum() for p in l1_params)
                     self.optimizer.zero_grad(set_to_none=True)

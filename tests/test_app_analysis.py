@@ -1,0 +1,99 @@
+"""AppTest: the Inspect and Explain pages open on stored runs and draw their views."""
+
+from __future__ import annotations
+
+import time
+
+from playground.jobs import JobRegistry
+from tests.app_helpers import open_page, wait_for
+
+MLP = {"layers": [{"kind": "linear", "out_features": 8}, {"kind": "relu"}, {"kind": "linear"}]}
+CNN = "conv2d:4:3:padding=same relu maxpool2d flatten linear"
+
+
+def _train(registry: JobRegistry, dataset: str, params: dict, spec, epochs: int = 3) -> str:
+    job = registry.submit(dataset, params, spec, {"epochs": epochs, "lr": 0.01})
+    wait_for(job)
+    assert registry.snapshot(job.id).status == "completed"
+    return job.id
+
+
+def test_inspect_page_opens_on_a_stored_2d_run(registry: JobRegistry) -> None:
+    run_id = _train(registry, "xor", {"n_samples": 300}, MLP)
+    at = open_page("inspect", job_id=run_id)
+    assert at.title[0].value == "Inspect"
+    assert [t.label for t in at.tabs] == [
+        "Activations",
+        "Neurons",
+        "Weights & gradients",
+        "Evaluation",
+        "Representation",
+    ]
+    assert at.query_params["run"] == [run_id] or at.query_params["run"] == run_id
+    # activations (2), neurons, histogram, confusion + class scores, mistakes, projection
+    assert len(at.get("plotly_chart")) >= 7
+    assert not at.info  # histograms were recorded during training
+    at.radio(key="hist_kind").set_value("grad").run()
+    assert not at.exception
+
+
+def test_inspect_page_shows_feature_maps_for_a_cnn(registry: JobRegistry) -> None:
+    from playground.model.shorthand import parse_layers
+
+    spec = parse_layers(CNN).model_dump()
+    run_id = _train(registry, "digits", {}, spec, epochs=1)
+    at = open_page("inspect", job_id=run_id)
+    assert "Neurons" not in [t.label for t in at.tabs]
+    assert at.selectbox(key="act_maps").value.startswith("0 ")
+    at.number_input(key="act_ex").set_value(5).run()
+    assert not at.exception
+
+
+def test_inspect_page_without_runs_says_what_to_do(registry: JobRegistry) -> None:
+    at = open_page("inspect")
+    assert any("Train page" in i.value for i in at.info)
+
+
+def _explain(at, seconds: float = 60):
+    """Press Explain, wait for the background task, redraw."""
+    from playground.tasks import default_tasks
+
+    at.button(key="explain").click().run()
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        tasks = [t for t in default_tasks().tasks() if not t.done]
+        if not tasks:
+            break
+        time.sleep(0.05)
+    return at.run()
+
+
+def test_explain_page_explains_a_tabular_run_and_checks_completeness(
+    registry: JobRegistry,
+) -> None:
+    run_id = _train(registry, "german_credit", {}, MLP, epochs=3)
+    at = open_page("explain", job_id=run_id)
+    assert at.title[0].value == "Explain"
+    assert at.selectbox(key="method").value == "integrated_gradients"
+    at.number_input(key="rows").set_value(30).run()
+    at = _explain(at)
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["Global", "One sample", "Trust"]
+    # importance bars, beeswarm, dependence, waterfall, completeness
+    assert len(at.get("plotly_chart")) >= 5
+    assert any("Completeness" in s.value for s in at.success), [w.value for w in at.warning]
+    # one-hot columns are summed into their column by default: "purpose" appears, not "purpose=…"
+    assert "purpose" in at.selectbox(key="dependence_feature").options
+
+
+def test_explain_page_shows_grad_cam_on_the_digits_cnn(registry: JobRegistry) -> None:
+    from playground.model.shorthand import parse_layers
+
+    run_id = _train(registry, "digits", {}, parse_layers(CNN).model_dump(), epochs=1)
+    at = open_page("explain", job_id=run_id)
+    at.selectbox(key="method").select("grad_cam").run()
+    assert at.selectbox(key="layer").value == "0"
+    at.number_input(key="rows").set_value(4).run()
+    at = _explain(at)
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 2  # mean map and the sample's overlay
