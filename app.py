@@ -17,5 +17,6 @@ pages = [
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:"),
+    st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
 ]
 st.navigation(pages).run()

@@ -162,6 +162,7 @@ class JobRegistry:
         *,
         name: str = "",
         callbacks: Sequence[Callback] = (),
+        lineage: dict[str, Any] | None = None,
     ) -> Job:
         """Check and record the run, then queue it. Bad input raises before anything is queued."""
         control = RunControl()
@@ -174,6 +175,7 @@ class JobRegistry:
             control=control,
             name=name,
             callbacks=callbacks,
+            lineage=lineage,
         )
         live = LiveBoundary() if run.trainer.dataset.kind == "toy2d" else None
         if live is not None:

@@ -37,6 +37,7 @@ def prepare_run(
     control: RunControl | None = None,
     name: str = "",
     dataset: Dataset | None = None,
+    lineage: dict[str, Any] | None = None,
 ) -> PreparedRun:
     """Build the dataset, model and trainer, then record the run as 'pending' in the store.
 
@@ -54,6 +55,7 @@ def prepare_run(
         config=config.model_dump(),
         param_count=trainer.built.total_params,
         name=name,
+        lineage=lineage,
     )
     trainer.callbacks.append(StoreRecorder(store, run_id))
     # Weight/gradient histograms over training, written to the store as they are taken.

@@ -32,7 +32,8 @@ from captum.metrics import infidelity, sensitivity_max
 from playground.errors import PlaygroundError
 from playground.explain import _captum_helpers as h
 from playground.explain._shap_helpers import exact_tolerance
-from playground.explain.base import METHODS, Attribution, ExplainRequest
+from playground.explain.api import method_info  # importing api registers every method
+from playground.explain.base import Attribution, ExplainRequest
 from playground.explain.context import ExplainContext
 from playground.explain.summary import global_importance
 
@@ -270,12 +271,7 @@ def infidelity_and_sensitivity(
     layer maps, conductance) {"method", "available": False, "reason"}.
     """
     name = request.method
-    info = METHODS.get(name)
-    if info is None:
-        raise PlaygroundError(
-            f"Unknown explanation method {name!r}.",
-            f"Choose one of: {', '.join(sorted(ADAPTERS))}.",
-        )
+    info = method_info(name)  # PlaygroundError listing the methods for an unknown name
     if info.family == "shap":
         return _unavailable(
             name,

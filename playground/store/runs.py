@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS runs (
     param_count INTEGER NOT NULL DEFAULT 0,
     epochs_done INTEGER NOT NULL DEFAULT 0,
     final_metrics TEXT NOT NULL DEFAULT '{}',
-    owner TEXT
+    owner TEXT,
+    lineage TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -79,6 +80,13 @@ class RunRecord:
     param_count: int
     epochs_done: int
     final_metrics: dict[str, float] = field(default_factory=dict)
+    # Where a run comes from when it is a variant of another: {"parent": run id, "variant":
+    # "drop_attribute" | "reweighing" | "threshold_optimizer", "attribute": ..., ...}.
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parent(self) -> str | None:
+        return self.lineage.get("parent")
 
     @property
     def duration(self) -> float:
@@ -97,6 +105,9 @@ class RunStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + HISTOGRAM_SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(runs)")}
+            if "lineage" not in columns:  # a store made before variants existed
+                db.execute("ALTER TABLE runs ADD COLUMN lineage TEXT NOT NULL DEFAULT '{}'")
         self.mark_interrupted()
 
     @contextmanager
@@ -122,13 +133,14 @@ class RunStore:
         param_count: int = 0,
         name: str = "",
         status: str = "pending",
+        lineage: dict[str, Any] | None = None,
     ) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (id, name, status, created_at, updated_at, dataset, dataset_params,"
-                " spec, config, param_count, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " spec, config, param_count, owner, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     name,
@@ -141,6 +153,7 @@ class RunStore:
                     _dumps(config),
                     param_count,
                     current_owner(),
+                    _dumps(lineage or {}),
                 ),
             )
         return run_id
@@ -192,6 +205,10 @@ class RunStore:
         if steps:
             with self._connect() as db:
                 delete_histogram_steps(db, run_id, steps)
+
+    def variants(self, run_id: str) -> list[RunRecord]:
+        """Runs derived from `run_id` (mitigation variants), oldest first."""
+        return [r for r in reversed(self.list_runs()) if r.parent == run_id]
 
     def save_weights(self, run_id: str, module: nn.Module) -> None:
         save_weights(module, self.weights_path(run_id))
@@ -297,4 +314,5 @@ def _record(row: sqlite3.Row) -> RunRecord:
         param_count=row["param_count"],
         epochs_done=row["epochs_done"],
         final_metrics=json.loads(row["final_metrics"]),
+        lineage=json.loads(row["lineage"] or "{}"),
     )

@@ -154,8 +154,14 @@ def shap_deep(
     x, y = ctx.samples(request)
     targets = ctx.targets(x, request)
     notes: list[str] = []
+    reached = [0.0]  # progress so far: a fallback continues from here, never goes back
+
+    def tracked(fraction: float, message: str) -> None:
+        reached[0] = fraction
+        report(fraction, message)
+
     try:
-        values, expected, info = _deep_values(ctx, request, x, targets, report)
+        values, expected, info = _deep_values(ctx, request, x, targets, tracked)
         params = {"explainer": "DeepExplainer", "exact": True, "max_error": info["max_error"]}
         kinds = unsupported_kinds(ctx.built)
         if kinds:
@@ -168,8 +174,9 @@ def shap_deep(
     except Exception as exc:  # shap fails in many ways on layers it does not know
         reason = str(exc) if isinstance(exc, NotAdditive) else f"it failed: {exc}"
         notes.append(_fallback_note(unsupported_kinds(ctx.built), reason.strip()[:200]))
-        report(0.0, "DeepExplainer does not fit this model: using GradientExplainer")
-        values, expected, info = expected_gradients(ctx, request, x, targets, report)
+        report(reached[0], "DeepExplainer does not fit this model: using GradientExplainer")
+        span = (reached[0], 1.0)
+        values, expected, info = expected_gradients(ctx, request, x, targets, report, span)
         params = {
             "explainer": "GradientExplainer",
             "exact": False,
