@@ -184,7 +184,7 @@ def main() -> None:
         f"(background {BACKGROUND}, nsamples {SHAP_SAMPLES})",
         lambda: playground_importance(ctx, shap_request),
         {"shap.GradientExplainer": lambda: direct_shap_gradient(ctx, x)},
-        max(2, args.repeats // 2),
+        max(3, args.repeats // 2),
     )
 
     one = ExplainRequest("integrated_gradients", sample_indices=(0,), n_steps=N_STEPS)

@@ -7,6 +7,7 @@ weights, method and parameters, so coming back to the page is instant.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import streamlit as st
@@ -20,6 +21,18 @@ from ui.explain_views import checks_view, global_view, sample_view
 from ui.run_picker import pick_run
 from ui.task_view import start_task, task_result
 
+
+@st.cache_resource(show_spinner=False)
+def warm_up_permutation() -> threading.Thread:
+    """SHAP's Permutation explainer compiles numba code on first use (10-30 s, once per
+    process): start that in the background as soon as someone may need it."""
+    from playground.explain.methods.shap_permutation import warm_up
+
+    thread = threading.Thread(target=warm_up, name="shap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 DEFAULT_ROWS = {"tabular": 200, "toy2d": 200, "image": 16, "sequence": 32}
 COMPARE_DEFAULT = ("integrated_gradients", "saliency", "deeplift", "shap_gradient")
 
@@ -31,6 +44,8 @@ run_id = loaded.record.id
 dataset = loaded.dataset
 ctx = ExplainContext.of(run_id, dataset, loaded.built)
 methods = {m.name: m for m in api.available_methods(ctx)}
+if "shap_permutation" in methods:
+    warm_up_permutation()
 if not methods:
     st.info("No explanation method fits this model and data.")
     st.stop()

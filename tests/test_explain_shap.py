@@ -145,9 +145,12 @@ def lstm() -> ExplainContext:
 
 
 def test_deep_explainer_on_lstm_falls_back_with_a_note(lstm):
-    attr = explain(lstm, ExplainRequest("shap_deep", sample_indices=(0, 1, 2), background_size=20))
+    seen: list[float] = []
+    req = ExplainRequest("shap_deep", sample_indices=tuple(range(30)), background_size=20)
+    attr = explain(lstm, req, lambda fraction, message: seen.append(fraction))
+    assert seen == sorted(seen) and seen[-1] == 1.0  # the fallback continues, never restarts
     assert attr.params["explainer"] == "GradientExplainer"
-    assert attr.values.shape == (3, 8, 8)
+    assert attr.values.shape == (30, 8, 8)
     note = attr.notes[0]
     assert "lstm" in note and "GradientExplainer" in note
     assert not completeness_shap(attr)["exact"]
