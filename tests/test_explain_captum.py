@@ -314,7 +314,12 @@ def test_bad_method_layer_and_kind_give_errors_with_hints(one_feature_ctx) -> No
         explain(ctx, ExplainRequest("saliency", sample_indices=(10_000,)))
 
 
-def test_progress_is_reported_in_chunks_and_cancel_stops(one_feature_ctx) -> None:
+def test_progress_is_reported_in_chunks_and_cancel_stops(
+    one_feature_ctx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import playground.explain._captum_helpers as helpers
+
+    monkeypatch.setattr(helpers, "CHUNK", 32)
     seen: list[float] = []
     request = ExplainRequest("saliency", sample_indices=tuple(range(50)))
     explain(one_feature_ctx, request, lambda f, m: seen.append(f))

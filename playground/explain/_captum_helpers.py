@@ -175,7 +175,8 @@ def mean_outputs(forward: nn.Module, x: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- running in chunks
 
 
-def chunks(n: int, size: int = CHUNK) -> list[slice]:
+def chunks(n: int, size: int | None = None) -> list[slice]:
+    size = size or CHUNK  # read at call time, so tests can make chunks small
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
