@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train | runs | show RUN | datasets | layers`."""
+"""Command line: `python -m playground train | runs | show RUN | report RUN | datasets | layers`."""
 
 from __future__ import annotations
 
@@ -93,6 +93,32 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("run_id", metavar="RUN")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=cmd_show)
+
+    report = sub.add_parser("report", help="write a stored run's report (HTML, Markdown, JSON)")
+    report.add_argument("run_id", metavar="RUN")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports"),
+        help="a folder, or a file path such as report.html (default: ./reports)",
+    )
+    report.add_argument(
+        "--format", default="html,md,json", help="comma-separated: html, md, json (default all)"
+    )
+    report.add_argument(
+        "--attribute",
+        action="append",
+        default=None,
+        metavar="A",
+        help="audit by this sensitive attribute, or 'a & b' (repeatable; default: all of them "
+        "and the first intersection)",
+    )
+    report.add_argument(
+        "--threshold", type=float, default=0.5, help="decision threshold (default 0.5)"
+    )
+    report.add_argument("--rows", type=int, default=200, help="test rows to explain (default 200)")
+    report.add_argument("--quiet", action="store_true", help="no progress messages")
+    report.set_defaults(func=cmd_report)
 
     datasets = sub.add_parser("datasets", help="list built-in datasets")
     datasets.set_defaults(func=cmd_datasets)
@@ -236,6 +262,31 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"epochs   {r.epochs_done}, {r.duration:.1f}s")
     for key, value in r.final_metrics.items():
         print(f"  {key:<12} {value:.4f}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from playground.report.build import build_report, check_formats, write_report
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    check_formats(formats)
+    store = _store(args)
+    store.get_run(args.run_id)  # an unknown run fails before anything is loaded
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.quiet:
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    report = build_report(
+        args.run_id,
+        store,
+        explain_rows=args.rows,
+        attributes=args.attribute,
+        threshold=args.threshold,
+        progress=progress,
+    )
+    for path in write_report(report, args.out, formats):
+        print(path)
     return 0
 
 

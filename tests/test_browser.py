@@ -155,3 +155,36 @@ def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
     pg.get_by_role("heading", name="Runs").wait_for()
     # The table is a canvas grid (its cells are hidden text); the run is also in the pickers.
     pg.locator(f"text={run_id} >> visible=true").first.wait_for()
+
+
+def test_fairness_page_audits_a_run_and_downloads_the_report(
+    server: str, page, tmp_path: Path
+) -> None:
+    from playground.runner import prepare_run
+    from playground.store import RunStore
+
+    run = prepare_run(
+        "hiring",
+        {"n_samples": 1200},
+        {"layers": [{"kind": "linear", "out_features": 16}, {"kind": "relu"}, {"kind": "linear"}]},
+        {"epochs": 5, "lr": 0.01},
+        store=RunStore(tmp_path / "data"),  # the server's store
+        name="hiring <b>demo</b>",
+    )
+    run.trainer.run()
+    pg = page
+    pg.goto(f"{server}/fairness?run={run.run_id}")
+    pg.get_by_role("heading", name="Fairness").wait_for()
+    pg.get_by_text("Demographic parity difference").first.wait_for(timeout=60_000)
+    pg.get_by_role("tab", name="Report").click()
+    pg.get_by_role("button", name="Build the report").click()
+    button = pg.get_by_role("button", name="HTML report")
+    button.wait_for(timeout=120_000)
+    with pg.expect_download() as download_info:
+        button.click()
+    path = tmp_path / "report.html"
+    download_info.value.save_as(path)
+    html = path.read_text()
+    assert html.startswith("<!DOCTYPE html>") and run.run_id in html
+    assert "hiring &lt;b&gt;demo&lt;/b&gt;" in html and "<b>demo</b>" not in html
+    assert "Fairness audit" in html and "Mitigation" in html
