@@ -99,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--out",
         type=Path,
-        default=Path("reports"),
-        help="a folder, or a file path such as report.html (default: ./reports)",
+        default=None,
+        help="a folder, or a file path such as report.html (default: reports/ in the data dir)",
     )
     report.add_argument(
         "--format", default="html,md,json", help="comma-separated: html, md, json (default all)"
@@ -285,7 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         progress=progress,
     )
-    for path in write_report(report, args.out, formats):
+    for path in write_report(report, args.out or store.root / "reports", formats):
         print(path)
     return 0
 

@@ -97,3 +97,32 @@ def test_explain_page_shows_grad_cam_on_the_digits_cnn(registry: JobRegistry) ->
     at = _explain(at)
     assert not at.exception
     assert len(at.get("plotly_chart")) >= 2  # mean map and the sample's overlay
+
+
+def test_fairness_page_audits_a_stored_adult_run(registry: JobRegistry) -> None:
+    run_id = _train(registry, "adult", {"n_samples": 3000}, MLP, epochs=2)
+    at = open_page("fairness", job_id=run_id)
+    assert at.title[0].value == "Fairness"
+    assert at.selectbox(key="attribute").options[:3] == ["sex", "race", "age"]
+    assert "sex & race" in at.selectbox(key="attribute").options
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Demographic parity difference" in metrics
+    assert metrics["Demographic parity difference"] != "n/a"
+    assert any("not a verdict" in w.value for w in at.warning)
+    at.slider(key="threshold").set_value(0.3).run()
+    assert not at.exception
+    at.selectbox(key="attribute").select("sex & race").run()
+    assert not at.exception
+    # one click makes a post-processed variant, a stored run compared with the original
+    at.selectbox(key="attribute").select("sex").run()
+    at.button(key="variant_threshold").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    variants = registry.store.variants(run_id)
+    assert [v.lineage["variant"] for v in variants] == ["threshold_optimizer"]
+    assert len(at.dataframe) >= 3
+
+
+def test_fairness_page_explains_why_a_regression_run_has_no_audit(registry: JobRegistry) -> None:
+    run_id = _train(registry, "diabetes", {}, MLP, epochs=1)
+    at = open_page("fairness", job_id=run_id)
+    assert any("binary task with sensitive attributes" in i.value for i in at.info)

@@ -175,6 +175,7 @@ def test_fairness_page_audits_a_run_and_downloads_the_report(
     pg = page
     pg.goto(f"{server}/fairness?run={run.run_id}")
     pg.get_by_role("heading", name="Fairness").wait_for()
+    pg.get_by_role("tab", name="Model").click()
     pg.get_by_text("Demographic parity difference").first.wait_for(timeout=60_000)
     pg.get_by_role("tab", name="Report").click()
     pg.get_by_role("button", name="Build the report").click()
