@@ -37,12 +37,18 @@ if choice == UPLOAD:
             target = st.selectbox(
                 "Target column (what to predict)", columns, index=len(columns) - 1
             )
+            sensitive = st.multiselect(
+                "Sensitive columns (for the fairness audit)",
+                [c for c in columns if c != target],
+                help="Their raw values are kept for the audit; numeric ones are banded. They "
+                "stay model features unless you also drop them.",
+            )
             if st.button("Use this CSV", type="primary"):
                 path = keep_upload(data, store().root)
-                st.session_state["dataset"] = {
-                    "name": "csv",
-                    "params": {"path": str(path), "target": target},
-                }
+                params = {"path": str(path), "target": target}
+                if sensitive:
+                    params["sensitive"] = sensitive
+                st.session_state["dataset"] = {"name": "csv", "params": params}
         except PlaygroundError as exc:
             show_error(exc)
     elif chosen["name"] != "csv":
