@@ -118,9 +118,9 @@ with tabs["Weights & gradients"]:
             history = histogram_history(hist_rows, layer, kind)
             st.plotly_chart(charts.histogram_heatmap(history), key="hist")
             st.caption(
-                "Each column is one snapshot; colour is log(1 + count). Gradients that shrink "
-                "towards zero layer after layer are vanishing; ones that spread ever wider "
-                "are exploding."
+                "Each row is one snapshot, oldest at the top; colour is log(1 + count). Gradients "
+                "that shrink towards zero layer after layer are vanishing; ones that spread ever "
+                "wider are exploding."
             )
 
 with tabs["Evaluation"]:
