@@ -129,7 +129,8 @@ def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
 
     # The live view: progress text and charts update on their own while the run goes.
     pg.get_by_text(re.compile(r"^Run \S+ · running · epoch [1-9]")).first.wait_for()
-    pg.locator(".js-plotly-plot").first.wait_for()
+    # The fragment redraws every second; on a loaded machine a plot may take a while to draw.
+    pg.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=90_000)
     pg.get_by_role("button", name="Pause").click()
     paused = pg.get_by_text(re.compile(r"^Run \S+ · paused · epoch \d+"))
     paused.first.wait_for()
@@ -149,7 +150,9 @@ def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
 
     pg.reload()  # the job id in the URL brings the same run back
     pg.get_by_text(re.compile(rf"^Run {run_id} · stopped")).wait_for()
-    pg.locator(".js-plotly-plot").first.wait_for()  # its curves come back too
+    pg.locator('[data-testid="stPlotlyChart"]').first.wait_for(
+        timeout=90_000
+    )  # its curves come back too
 
     pg.goto(f"{server}/runs")
     pg.get_by_role("heading", name="Runs").wait_for()
