@@ -8,16 +8,15 @@ the page only chooses, caches and draws.
 from __future__ import annotations
 
 import streamlit as st
-from playground.fairness.reliance import attribution_by_group, reliance_summary
 
 from playground.charts import fairness as charts
 from playground.errors import PlaygroundError
 from playground.explain import api
 from playground.explain.base import ExplainRequest
 from playground.explain.context import ExplainContext
-from playground.fairness import cautions as model_cautions
 from playground.fairness.groups import groups_for_split
 from playground.fairness.postprocessing import CONSTRAINTS
+from playground.fairness.reliance import attribution_by_group, reliance_summary
 from playground.fairness.variants import (
     compare_variants,
     derive_threshold_variant,
@@ -97,7 +96,7 @@ with tabs[1]:
         f"bootstrap intervals ({audit.n_boot} resamples). Groups under {audit.min_group} "
         "people are flagged as small, not hidden."
     )
-    for caution in model_cautions(audit):
+    for caution in audit.cautions:
         st.warning(caution)
 
 with tabs[2]:

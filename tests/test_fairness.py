@@ -333,3 +333,18 @@ def test_hiring_is_seeded_documented_and_checks_its_parameters() -> None:
         load_dataset("hiring", drop_columns=("salary",))
     with pytest.raises(PlaygroundError, match="bias"):
         load_dataset("hiring", bias=-1.0)
+
+
+def test_package_names_stay_functions_after_their_modules_are_imported() -> None:
+    # A submodule named like an exported function replaces it on the package once imported
+    # (the Fairness page once crashed after a report had been built).
+    import importlib
+    import types
+
+    import playground.fairness as fairness
+
+    for module in fairness._MODULES:
+        importlib.import_module(f"playground.fairness.{module}")
+    for name in fairness.__all__:
+        assert not isinstance(getattr(fairness, name), types.ModuleType), name
+    assert callable(fairness.cautions)

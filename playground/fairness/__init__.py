@@ -6,7 +6,7 @@ metrics         per-group rates (Fairlearn MetricFrame), bootstrap intervals, di
 roc, threshold  per-group ROC curves; rates at every threshold
 reweighing      Kamiran & Calders sample weights (TrainConfig.reweigh trains with them)
 postprocessing  Fairlearn ThresholdOptimizer on a network's scores
-cautions        what the numbers can and cannot say, in plain words
+caution_text    what the numbers can and cannot say, in plain words
 runs            labels, scores and groups from a stored run
 
 Names are loaded on first use (`playground.fairness.audit_model` imports the metrics module
@@ -19,7 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from playground.fairness.cautions import cautions, data_cautions
+    from playground.fairness.caution_text import cautions, data_cautions
     from playground.fairness.data_audit import DataAudit, audit_data
     from playground.fairness.groups import (
         MISSING,
@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "cautions": ("cautions", "data_cautions"),
+    "caution_text": ("cautions", "data_cautions"),
     "data_audit": ("DataAudit", "audit_data"),
     "groups": (
         "MISSING",

@@ -60,7 +60,7 @@ def audit_data(
     proxy_flag: float = PROXY_FLAG,
 ) -> DataAudit:
     """Audit `dataset` for `attribute` (a sensitive column, or "a & b" for an intersection)."""
-    from playground.fairness.cautions import data_cautions
+    from playground.fairness.caution_text import data_cautions
 
     splits = tuple(splits)
     groups = pd.concat([groups_for_split(dataset, s, attribute) for s in splits], ignore_index=True)

@@ -119,7 +119,7 @@ def audit_predictions(
     ci_level: float = 0.95,
 ) -> ModelAudit:
     """Audit hard predictions y_pred (N,) in {0, 1} (e.g. after post-processing)."""
-    from playground.fairness.cautions import cautions  # cautions reads ModelAudit
+    from playground.fairness.caution_text import cautions  # cautions reads ModelAudit
 
     y_true, y_pred = _binary(y_true, "labels"), _binary(y_pred, "predictions")
     groups = as_groups(sensitive)
