@@ -116,22 +116,8 @@ def sample_view(attr: Attribution, dataset: Dataset, position: int) -> None:
         )
         return
     groups = _groups(dataset, "group_sample")
-    values, features = summary.feature_table(attr, groups)
-    if attr.expected_value is not None:
-        base = float(attr.expected_value[position])
-    elif attr.baseline_outputs is not None:
-        base = float(attr.baseline_outputs[position])
-    else:
-        base = float(attr.outputs[position]) - float(values.iloc[position].sum())
     st.plotly_chart(
-        charts.waterfall(
-            values.iloc[position].to_numpy(dtype=float),
-            list(values.columns),
-            base,
-            float(attr.outputs[position]),
-            features.iloc[position].to_numpy(dtype=object),
-        ),
-        key="waterfall",
+        charts.waterfall(**summary.waterfall_inputs(attr, position, groups)), key="waterfall"
     )
 
 

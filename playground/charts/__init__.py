@@ -64,3 +64,17 @@ def layer_name(index: str, labels: dict[str, str] | None) -> str:
     """'layer 3' or '3 Linear(32)' (escaped) for legends."""
     label = (labels or {}).get(str(index))
     return plain(f"{index} {label}" if label else f"layer {index}")
+
+
+def top_note(fig: Any, shown: int, total: int, noun: str = "features") -> None:
+    """Say in the corner of a truncated ranking how much of it is shown."""
+    if total > shown:
+        fig.add_annotation(
+            text=f"top {shown} of {total} {noun}",
+            xref="paper",
+            yref="paper",
+            x=1.0,
+            y=1.0,
+            yanchor="bottom",
+            showarrow=False,
+        )

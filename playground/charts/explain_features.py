@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from playground.charts import BLUE, ORANGE, TEMPLATE, plain
+from playground.charts import BLUE, ORANGE, TEMPLATE, plain, top_note
 from playground.charts.explain_style import (
     FEATURE_VALUE_SCALE,
     OTHER_GREY,
@@ -52,16 +52,7 @@ def importance_bars(importance: pd.DataFrame, title: str, top: int = 20) -> go.F
         height=120 + ROW_PIXELS * max(len(order), 1),
         margin={"t": 50, "l": 10},
     )
-    if len(scores) > len(order):
-        fig.add_annotation(
-            text=f"top {len(order)} of {len(scores)} features",
-            xref="paper",
-            yref="paper",
-            x=1.0,
-            y=1.0,
-            yanchor="bottom",
-            showarrow=False,
-        )
+    top_note(fig, len(order), len(scores))
     return fig
 
 

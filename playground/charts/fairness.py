@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.charts import BLUE, ORANGE, TEMPLATE, class_colour, plain
+from playground.charts import BLUE, ORANGE, TEMPLATE, class_colour, plain, top_note
 from playground.fairness.proxies import PROXY_FLAG
 
 if TYPE_CHECKING:
@@ -350,16 +350,7 @@ def proxies_chart(proxies: pd.DataFrame, top: int = 15) -> go.Figure:
         margin={"t": 50, "l": 10},
         showlegend=False,
     )
-    if len(proxies) > len(shown):
-        fig.add_annotation(
-            text=f"top {len(shown)} of {len(proxies)} features",
-            xref="paper",
-            yref="paper",
-            x=1.0,
-            y=1.0,
-            yanchor="bottom",
-            showarrow=False,
-        )
+    top_note(fig, len(shown), len(proxies))
     return fig
 
 

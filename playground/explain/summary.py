@@ -193,3 +193,27 @@ def layer_importance(attr: Attribution) -> pd.DataFrame:
         names = [f"unit {i}" for i in range(per_unit.shape[0])]
     table = pd.DataFrame({"feature": names, "importance": per_unit})
     return table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def waterfall_inputs(
+    attr: Attribution, position: int, groups: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One sample's waterfall: `values` (F,), `names`, `base_value`, `output` and
+    `feature_values` (F,) for `charts.explain.waterfall`. The base is SHAP's expected value,
+    else f(baseline), else whatever the attributions leave unexplained."""
+    values, features = feature_table(attr, groups)
+    row = values.iloc[position].to_numpy(dtype=float)
+    output = float(attr.outputs[position])
+    if attr.expected_value is not None:
+        base = float(attr.expected_value[position])
+    elif attr.baseline_outputs is not None:
+        base = float(attr.baseline_outputs[position])
+    else:
+        base = output - float(row.sum())
+    return {
+        "values": row,
+        "names": list(values.columns),
+        "base_value": base,
+        "output": output,
+        "feature_values": features.iloc[position].to_numpy(dtype=object),
+    }

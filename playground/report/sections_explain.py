@@ -75,19 +75,7 @@ def _sample_chart(attr: Attribution, position: int, groups) -> Chart:
         return Chart(
             title, charts.time_step_attribution(steps, attr.inputs[position : position + 1])
         )
-    values, features = summary.feature_table(attr, groups)
-    base = (
-        float(attr.baseline_outputs[position])
-        if attr.baseline_outputs is not None
-        else float(attr.outputs[position]) - float(values.iloc[position].sum())
-    )
-    figure = charts.waterfall(
-        values.iloc[position].to_numpy(dtype=float),
-        list(values.columns),
-        base,
-        float(attr.outputs[position]),
-        features.iloc[position].to_numpy(dtype=object),
-    )
+    figure = charts.waterfall(**summary.waterfall_inputs(attr, position, groups))
     return Chart(title, figure)
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-from captum.attr import DeepLift, IntegratedGradients
+from captum.attr import DeepLift
 
 from playground.explain import _captum_helpers as h
 from playground.explain.base import (
@@ -23,6 +22,7 @@ from playground.explain.base import (
     register_method,
 )
 from playground.explain.context import ExplainContext
+from playground.explain.methods.captum_integrated_gradients import ig_chunks
 
 NAME = "deeplift"
 
@@ -72,20 +72,7 @@ def deeplift(ctx: ExplainContext, request: ExplainRequest, progress: Progress) -
             f"DeepLIFT could not run on this model ({reason}); showing Integrated Gradients "
             "with the same baseline instead."
         )
-        ig = IntegratedGradients(p.forward)
-        steps = h.positive(request.n_steps, "n_steps")
-
-        def run_ig(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
-            return ig.attribute(
-                p.inputs[sl],
-                baselines=base[sl],
-                target=p.targets[sl],
-                n_steps=steps,
-                internal_batch_size=h.INTERNAL_BATCH,
-                return_convergence_delta=True,
-            )
-
-        parts = h.run_chunked(ctx, p, progress, "Integrated Gradients (fallback)", run_ig)
+        parts = ig_chunks(ctx, p, base, request, progress, "Integrated Gradients (fallback)")
         method_used = "integrated_gradients"
     return h.finish(
         ctx,

@@ -19,6 +19,32 @@ from playground.explain.context import ExplainContext
 NAME = "integrated_gradients"
 
 
+def ig_chunks(
+    ctx: ExplainContext,
+    p: h.Prepared,
+    base: torch.Tensor,
+    request: ExplainRequest,
+    progress: Progress,
+    title: str,
+) -> list:
+    """Integrated Gradients with convergence delta over the prepared inputs, chunk by chunk
+    (also DeepLIFT's fallback)."""
+    steps = h.positive(request.n_steps, "n_steps")
+    ig = IntegratedGradients(p.forward)
+
+    def run(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        return ig.attribute(
+            p.inputs[sl],
+            baselines=base[sl],
+            target=p.targets[sl],
+            n_steps=steps,
+            internal_batch_size=h.INTERNAL_BATCH,
+            return_convergence_delta=True,
+        )
+
+    return h.run_chunked(ctx, p, progress, title, run)
+
+
 @register_method(
     NAME,
     "Integrated Gradients",
@@ -33,20 +59,7 @@ def integrated_gradients(
 ) -> Attribution:
     p = h.prepare(ctx, request)
     base = h.baseline_for(ctx, p, request)
-    steps = h.positive(request.n_steps, "n_steps")
-    ig = IntegratedGradients(p.forward)
-
-    def run(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        return ig.attribute(
-            p.inputs[sl],
-            baselines=base[sl],
-            target=p.targets[sl],
-            n_steps=steps,
-            internal_batch_size=h.INTERNAL_BATCH,
-            return_convergence_delta=True,
-        )
-
-    parts = h.run_chunked(ctx, p, progress, "Integrated Gradients", run)
+    parts = ig_chunks(ctx, p, base, request, progress, "Integrated Gradients")
     return h.finish(
         ctx,
         p,
@@ -55,5 +68,5 @@ def integrated_gradients(
         h.cat([a for a, _ in parts]),
         delta=h.cat([d for _, d in parts]),
         baseline_outputs=h.target_outputs(p.forward, base, p.targets),
-        params={"baseline": request.baseline, "n_steps": steps},
+        params={"baseline": request.baseline, "n_steps": request.n_steps},
     )
