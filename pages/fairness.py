@@ -20,7 +20,6 @@ from playground.fairness.reliance import attribution_by_group, reliance_summary
 from playground.fairness.variants import (
     compare_variants,
     derive_threshold_variant,
-    variant_name,
     variant_request,
 )
 from playground.report import build_report, to_html, to_json, to_markdown
@@ -146,15 +145,7 @@ with tabs[4]:
     ):
         if col.button(label, key=f"variant_{variant}"):
             try:
-                ds_name, params, spec, config, lin = variant_request(parent, variant, attribute)
-                registry().submit(
-                    ds_name,
-                    params,
-                    spec,
-                    config,
-                    name=variant_name(parent, variant, attribute),
-                    lineage=lin,
-                )
+                registry().submit(variant_request(parent, variant, attribute))
             except PlaygroundError as exc:
                 show_error(exc)
     constraint = c.selectbox("Constraint", list(CONSTRAINTS), key="constraint")

@@ -1,7 +1,8 @@
 """Train page: options, start/pause/resume/stop, and live curves, gradients and boundary.
 
-Training runs in the process-wide job registry's worker pool; this page only reads
-snapshots on a timer. The job id lives in the URL, so a reload or a second tab finds it.
+Training runs in worker processes behind the process-wide job registry; this page only
+submits run requests and reads snapshots on a timer. The job id lives in the URL, so a reload
+or a second tab finds it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from playground.charts.training import (
 )
 from playground.errors import PlaygroundError
 from playground.model import check_model
+from playground.runs import RunRequest
 from ui.state import current_dataset, get_dataset, registry, show_error, store
 from ui.train_options import training_options
 
@@ -33,6 +35,7 @@ if job_id:
 
 snapshot = registry().snapshot(job_id) if job_id else None
 active = snapshot is not None and snapshot.active
+registry().warm()  # start the worker processes now: the first run then starts at once
 
 config = training_options()
 spec_valid = True
@@ -47,9 +50,10 @@ start_col, pause_col, stop_col, _ = st.columns([1, 1, 1, 3])
 if start_col.button("Start training", type="primary", disabled=not spec_valid or active):
     chosen = st.session_state["dataset"]
     try:
-        job = registry().submit(
+        request = RunRequest.supervised(
             chosen["name"], chosen["params"], {"layers": st.session_state["layers"]}, config
         )
+        job = registry().submit(request, dataset)
     except PlaygroundError as exc:
         show_error(exc)
     else:
@@ -104,9 +108,8 @@ def live_view(job_id: str) -> None:
         cols = st.columns(len(snap.final_metrics))
         for col, (name, value) in zip(cols, snap.final_metrics.items(), strict=True):
             col.metric(name.replace("_", " "), f"{value:.4f}")
-    trainer = registry().get(job_id).trainer
-    labels = {r.index: f"{r.index} {r.label}" for r in trainer.built.rows}
-    _charts(snap.history, snap.records, snap.score_name, snap.boundary, trainer.dataset, labels)
+    run_data = get_dataset(snap.dataset, snap.dataset_params) if snap.boundary else None
+    _charts(snap.history, snap.records, snap.score_name, snap.boundary, run_data, snap.labels)
 
 
 def _stored_view(run_id: str) -> None:

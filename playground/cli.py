@@ -185,7 +185,8 @@ def _spec_arg(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from playground.cli_progress import ProgressBar
-    from playground.runner import prepare_run
+    from playground.runs import RunRequest, check_request, run_request
+    from playground.train.device import resolve_device
 
     store = _store(args)
     dataset_name, dataset_params = _dataset_args(args, store)
@@ -195,25 +196,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         for k, v in vars(args).items()
         if k in TrainConfig.model_fields and v is not None
     }
-    config = TrainConfig.parse(options)
-    callbacks = [] if args.quiet else [ProgressBar()]
-    run = prepare_run(
-        dataset_name, dataset_params, spec, config, store=store, callbacks=callbacks, name=args.name
+    request = RunRequest.supervised(
+        dataset_name, dataset_params, spec, TrainConfig.parse(options), name=args.name
     )
-    trainer = run.trainer
-    ds = trainer.dataset
+    checked = check_request(request)
+    ds = checked.dataset
     print(
         f"dataset {ds.name}: {ds.task}, input {tuple(ds.input_shape)}, "
         f"{len(ds.train)}/{len(ds.val)}/{len(ds.test)} train/val/test"
     )
-    print(trainer.built.format_table())
-    print(f"device {trainer.device}, run {run.run_id}")
+    print(next(iter(checked.modules.values())).format_table())
+    print(f"device {resolve_device(request.config.device)}")
+    callbacks = [] if args.quiet else [ProgressBar()]
     start = time.perf_counter()
-    state = trainer.run()
+    outcome = run_request(request, store, callbacks=callbacks, dataset=ds)
+    state = outcome.state
     print(f"{state.status}: {state.message} ({time.perf_counter() - start:.1f}s)")
     for key, value in state.final_metrics.items():
         print(f"  {key:<12} {value:.4f}")
-    print(f"run id: {run.run_id}")
+    print(f"run id: {outcome.run_id}")
     return 0 if state.status in ("completed", "stopped") else 1
 
 

@@ -1,101 +1,62 @@
-"""A process-wide registry of training jobs, run by a small worker pool.
+"""A process-wide registry of training jobs, trained by an executor (worker processes).
 
-The app (any page, any tab, any rerun) submits a run here and later finds it again by id:
-the job outlives the page that started it. Workers never call Streamlit; pages read
-`Job.snapshot()`, a consistent copy of the progress, on a timer. Extra runs wait in a queue.
+The app (any page, any tab, any rerun) submits a run request here and later finds the job
+again by id: the job outlives the page that started it. Pages read `snapshot()`s on a timer;
+the executor's thread applies the workers' updates to the run store, then to the job. The
+server's process never trains: it only checks requests, records runs and writes updates.
+
+Finished jobs leave memory (the newest few are kept for pages still showing them; the rest
+is in the store), the queue is bounded, and stopping the server stops the workers: their
+runs end 'stopped', or 'interrupted' if a worker does not stop in time.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+import weakref
 
-from playground.model import ModelSpec
-from playground.runner import PreparedRun, prepare_run
-from playground.store import RunStore
-from playground.train import Callback, RunControl, TrainConfig, Trainer, TrainState
+from playground.data import Dataset
+from playground.errors import PlaygroundError
+from playground.executors import Executor, Task, make_executor
+from playground.runs import RunRequest, check_request, record, start_weights
+from playground.runs.live import JobSnapshot, LiveRun
+from playground.status import INTERRUPTED
+from playground.store import RunStore, RunUpdate, StoreWriter
+from playground.train.control import RunControl
 
-DEFAULT_WORKERS = 2
-LIVE_FIGURE_SECONDS = 0.8  # how often the worker refreshes the decision-boundary grid
-SNAPSHOT_RECORDS = 400  # step records a snapshot carries (the newest)
+DEFAULT_MAX_QUEUE = 16  # runs waiting for a worker; more is refused with a clear message
+KEEP_FINISHED = 8  # finished jobs kept in memory for pages still showing them
+SHUTDOWN_SECONDS = 5.0
 
+log = logging.getLogger(__name__)
 
-@dataclass
-class JobSnapshot:
-    """What a page needs to draw a job's progress; plain data, safe to read in any thread."""
-
-    job_id: str
-    status: str
-    message: str
-    epoch: int
-    epochs: int
-    step: int
-    samples_per_sec: float
-    elapsed: float
-    eta_seconds: float | None
-    score_name: str
-    history: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
-    final_metrics: dict[str, float] = field(default_factory=dict)
-    queue_position: int | None = None
-    boundary: Any = None  # analysis.boundary.BoundaryGrid for 2D datasets, else None
-    # The trainer sets its final status a moment before the worker has written it (and the
-    # weights) to the store; a job counts as active until the worker has returned.
-    settled: bool = True
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("queued", "running", "paused") or not self.settled
-
-    @property
-    def progress(self) -> float:
-        return min(self.epoch / self.epochs, 1.0) if self.epochs else 0.0
+__all__ = ["Job", "JobRegistry", "JobSnapshot", "default_registry"]
 
 
-class LiveBoundary(Callback):
-    """Recomputes the decision-boundary grid in the worker thread, at most every
-    LIVE_FIGURE_SECONDS, so pages never run the model while it trains."""
+class JobControl(RunControl):
+    """The server's side of a job's control: remembers the request (pages show it) and
+    passes it to the executor, which reaches the worker within a step."""
 
-    def __init__(self) -> None:
-        self.grid: Any = None
-        self._last = 0.0
+    def __init__(self, executor: Executor, run_id: str) -> None:
+        super().__init__()
+        self._executor = executor
+        self._run_id = run_id
 
-    def _update(self, trainer: Trainer) -> None:
-        from playground.analysis.boundary import decision_grid
-
-        self.grid = decision_grid(trainer.model, trainer.dataset)
-        self._last = time.monotonic()
-
-    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
-        if time.monotonic() - self._last >= LIVE_FIGURE_SECONDS:
-            self._update(trainer)
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        if trainer.state.status != "diverged":
-            self._update(trainer)
+    def _write(self, code: int) -> None:
+        super()._write(code)
+        self._executor.control(self._run_id, code)
 
 
 class Job:
-    def __init__(self, run: PreparedRun, control: RunControl, live: LiveBoundary | None) -> None:
-        self.id = run.run_id
-        self.run = run
-        self.control = control
+    def __init__(self, request: RunRequest, live: LiveRun, control: JobControl) -> None:
+        self.id = live.run_id
+        self.request = request
         self.live = live
-        self.queued = True
+        self.control = control
         self.submitted_at = time.time()
-        self.future: Future[TrainState] | None = None
-
-    @property
-    def trainer(self) -> Trainer:
-        return self.run.trainer
-
-    @property
-    def state(self) -> TrainState:
-        return self.trainer.state
 
     def pause(self) -> None:
         self.control.pause()
@@ -106,87 +67,71 @@ class Job:
     def stop(self) -> None:
         self.control.stop()
 
-    def _work(self) -> TrainState:
-        self.queued = False
-        return self.trainer.run()
-
     def snapshot(self, queue_position: int | None = None) -> JobSnapshot:
-        state = self.state
-        history = list(state.history)  # copies: the worker keeps appending
-        records = list(state.records[-SNAPSHOT_RECORDS:])
-        epochs = self.trainer.config.epochs
-        sps = history[-1]["samples_per_sec"] if history else 0.0
-        eta = None
-        if history and state.status in ("running", "paused"):
-            per_epoch = state.elapsed / max(state.epoch, 1)
-            eta = per_epoch * (epochs - state.epoch)
-        status = state.status
-        if status == "pending":  # not yet picked up, or picked up and about to start
-            status = "queued" if self.queued else "running"
-        return JobSnapshot(
-            job_id=self.id,
-            status=status,
-            message=state.message,
-            epoch=state.epoch,
-            epochs=epochs,
-            step=state.step,
-            samples_per_sec=sps,
-            elapsed=state.elapsed,
-            eta_seconds=eta,
-            score_name=self.trainer.objective.score_name,
-            history=history,
-            records=records,
-            final_metrics=dict(state.final_metrics),
-            queue_position=queue_position if status == "queued" else None,
-            boundary=self.live.grid if self.live else None,
-            settled=self.future is not None and self.future.done(),
-        )
+        return self.live.snapshot(queue_position)
 
 
 class JobRegistry:
-    """Submit runs, find them by id, bound how many train at once."""
+    """Submit run requests, find jobs by id, bound how many wait."""
 
-    def __init__(self, max_workers: int = DEFAULT_WORKERS, store: RunStore | None = None) -> None:
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        store: RunStore | None = None,
+        *,
+        executor: str = "local",
+        max_queue: int = DEFAULT_MAX_QUEUE,
+    ) -> None:
         self.store = store or RunStore()
-        self.max_workers = max_workers
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="train")
+        self.max_queue = max_queue
+        self._writer = StoreWriter(self.store)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._closed = False
+        self.executor = make_executor(executor, self._on_update, self._on_lost, max_workers)
+        # Stopping the server (Ctrl+C, SIGTERM) ends the interpreter normally: stop the runs.
+        atexit.register(_shutdown_if_alive, weakref.ref(self))
 
-    def submit(
-        self,
-        dataset_name: str,
-        dataset_params: dict[str, Any],
-        spec: ModelSpec | dict[str, Any] | list[Any],
-        config: TrainConfig | dict[str, Any] | None = None,
-        *,
-        name: str = "",
-        callbacks: Sequence[Callback] = (),
-        lineage: dict[str, Any] | None = None,
-    ) -> Job:
-        """Check and record the run, then queue it. Bad input raises before anything is queued."""
-        control = RunControl()
-        run = prepare_run(
-            dataset_name,
-            dataset_params,
-            spec,
-            config,
-            store=self.store,
-            control=control,
-            name=name,
-            callbacks=callbacks,
-            lineage=lineage,
+    @property
+    def max_workers(self) -> int:
+        return self.executor.capacity
+
+    def warm(self) -> None:
+        """Start the workers now, so the first run does not wait for them."""
+        self.executor.warm()
+
+    # -- submitting --------------------------------------------------------------------
+    def submit(self, request: RunRequest, dataset: Dataset | None = None) -> Job:
+        """Check and record the run, then queue it. Bad input raises before anything is
+        recorded; a full queue raises a PlaygroundError saying so."""
+        if self._closed:
+            raise PlaygroundError("The server is shutting down.", "Start it again to train.")
+        waiting = sum(1 for j in self.jobs() if j.live.status == "queued")
+        if waiting >= self.max_queue:
+            raise PlaygroundError(
+                f"The training queue is full: {waiting} runs are waiting for a free worker "
+                f"({self.max_workers} train at once).",
+                "Wait for a run to finish, or stop one on the Train page, then start again.",
+            )
+        checked = check_request(request, dataset)
+        initial = start_weights(request, self.store)
+        run_id = record(request, self.store, checked, status="queued")
+        self.store.set_status(run_id, "queued", "Waiting for a free worker.")
+        live = LiveRun(
+            run_id,
+            request.config.epochs,
+            "r2" if checked.dataset.task == "regression" else "acc",
+            checked.dataset.name,
+            checked.dataset.params,
+            checked.layer_labels(),
         )
-        live = LiveBoundary() if run.trainer.dataset.kind == "toy2d" else None
-        if live is not None:
-            run.trainer.callbacks.append(live)
-        job = Job(run, control, live)
-        self.store.set_status(job.id, "queued", "Waiting for a free worker.")
+        job = Job(request, live, JobControl(self.executor, run_id))
         with self._lock:
-            self._jobs[job.id] = job
-        job.future = self._pool.submit(job._work)
+            self._jobs[run_id] = job
+        self.executor.submit(Task(run_id, request.to_json(), initial))
         return job
 
+    # -- finding -----------------------------------------------------------------------
     def get(self, job_id: str | None) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id or "")
@@ -197,19 +142,74 @@ class JobRegistry:
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, 2 after it...; None once it runs."""
-        if not job.queued:
-            return None
-        waiting = sorted((j for j in self.jobs() if j.queued), key=lambda j: j.submitted_at)
-        return next((i + 1 for i, j in enumerate(waiting) if j is job), None)
+        return self.executor.queue_position(job.id)
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         job = self.get(job_id)
         return job.snapshot(self.queue_position(job)) if job else None
 
-    def shutdown(self, wait: bool = True) -> None:
-        for job in self.jobs():
-            job.stop()
-        self._pool.shutdown(wait=wait)
+    # -- what the executor reports (its thread) ----------------------------------------
+    def _on_update(self, update: RunUpdate) -> None:
+        try:
+            self._writer.apply(update)  # the store first: a page seeing the status finds it
+        except Exception:  # e.g. the run was deleted meanwhile; the other runs go on
+            log.exception("could not store an update of run %s", update.run_id)
+        job = self.get(update.run_id)
+        if job is not None:
+            job.live.apply(update)
+            if update.final:
+                self._forget_old()
+
+    def _on_lost(self, run_id: str, why: str) -> None:
+        self._end(run_id, INTERRUPTED, why)
+
+    def _end(self, run_id: str, status: str, message: str) -> None:
+        job = self.get(run_id)
+        if job is not None and job.live.settled:
+            return
+        try:
+            self.store.set_status(run_id, status, message, final=True)
+        except Exception:
+            log.exception("could not end run %s", run_id)
+        if job is not None:
+            job.live.end(status, message)
+        self._forget_old()
+
+    def _forget_old(self) -> None:
+        with self._lock:
+            ended = sorted(
+                (j for j in self._jobs.values() if j.live.ended),
+                key=lambda j: j.live.ended_at or 0.0,
+            )
+            for job in ended[:-KEEP_FINISHED] if len(ended) > KEEP_FINISHED else []:
+                del self._jobs[job.id]
+
+    # -- stopping ----------------------------------------------------------------------
+    def shutdown(self, timeout: float = SHUTDOWN_SECONDS) -> None:
+        """Stop every run and the workers. Runs that stop in time end 'stopped'; the rest
+        (and queued runs) end 'interrupted' or 'stopped', never 'running'."""
+        if self._closed:
+            return
+        self._closed = True
+        left = self.executor.shutdown(timeout)
+        for run_id in left:
+            job = self.get(run_id)
+            started = job is None or job.live.status != "queued"
+            if started:
+                self._end(
+                    run_id,
+                    INTERRUPTED,
+                    "The server stopped while this run was training; "
+                    "its history and last checkpoint up to then are kept.",
+                )
+            else:
+                self._end(run_id, "stopped", "The server stopped before this run started.")
+
+
+def _shutdown_if_alive(ref: weakref.ReferenceType[JobRegistry]) -> None:
+    registry = ref()
+    if registry is not None:
+        registry.shutdown()
 
 
 _default: JobRegistry | None = None

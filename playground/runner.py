@@ -1,75 +1,31 @@
-"""The one flow in code: dataset -> model spec -> training run -> stored run, and back.
+"""Back from the store: a stored run's dataset and modules with their saved weights.
 
-`prepare_run` checks everything (dataset, spec, config) before recording anything, so a bad
-input never leaves a half-made run behind.
+Training goes the other way through `playground.runs` (a run request, executed here or in a
+worker); this module only rebuilds what a finished or running run has stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
 from playground.data import Dataset, load_dataset
 from playground.model import BuiltModel, ModelSpec, build_model
-from playground.store import RunRecord, RunStore, StoreRecorder
-from playground.train import Callback, HistogramRecorder, RunControl, TrainConfig, Trainer
-
-
-@dataclass
-class PreparedRun:
-    run_id: str
-    trainer: Trainer
-    store: RunStore
-
-
-def prepare_run(
-    dataset_name: str,
-    dataset_params: dict[str, Any],
-    spec: ModelSpec | dict[str, Any] | list[Any],
-    config: TrainConfig | dict[str, Any] | None = None,
-    *,
-    store: RunStore | None = None,
-    callbacks: Sequence[Callback] = (),
-    control: RunControl | None = None,
-    name: str = "",
-    dataset: Dataset | None = None,
-    lineage: dict[str, Any] | None = None,
-) -> PreparedRun:
-    """Build the dataset, model and trainer, then record the run as 'pending' in the store.
-
-    Raises DatasetError / SpecError / TrainingError before anything is stored.
-    """
-    store = store or RunStore()
-    dataset = dataset or load_dataset(dataset_name, **dataset_params)
-    spec = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
-    config = config if isinstance(config, TrainConfig) else TrainConfig.parse(config)
-    trainer = Trainer(dataset, spec, config, callbacks=callbacks, control=control)
-    run_id = store.create_run(
-        dataset=dataset.name,
-        dataset_params=dataset.params,
-        spec=spec.model_dump(),
-        config=config.model_dump(),
-        param_count=trainer.built.total_params,
-        name=name,
-        lineage=lineage,
-    )
-    trainer.callbacks.append(StoreRecorder(store, run_id))
-    # Weight/gradient histograms over training, written to the store as they are taken.
-    trainer.callbacks.append(HistogramRecorder(store, run_id))
-    return PreparedRun(run_id, trainer, store)
+from playground.store import RunRecord, RunStore
+from playground.train import TrainConfig
+from playground.train.modes import get_mode
 
 
 @dataclass
 class LoadedRun:
     record: RunRecord
     dataset: Dataset
-    spec: ModelSpec
+    spec: ModelSpec  # the first module's spec (the model of a supervised run)
     config: TrainConfig
-    built: BuiltModel
+    built: BuiltModel  # the first module
+    modules: dict[str, BuiltModel]
 
     @property
     def model(self) -> nn.Module:
@@ -77,15 +33,29 @@ class LoadedRun:
 
 
 def load_run(run_id: str, store: RunStore | None = None, device: str = "cpu") -> LoadedRun:
-    """Rebuild a stored run's dataset and model and load its saved weights (safetensors)."""
+    """Rebuild a stored run's dataset and every module, and load its saved weights
+    (safetensors). A run of several modules stores them together ("encoder.0.weight")."""
     store = store or RunStore()
     record = store.get_run(run_id)
     dataset = load_dataset(record.dataset, **record.dataset_params)
-    spec = ModelSpec.parse(record.spec)
-    built = build_model(spec, dataset, device=device)
-    store.load_weights(run_id, built.module)
-    built.module.eval()
-    return LoadedRun(record, dataset, spec, TrainConfig.parse(record.config), built)
+    specs = {name: ModelSpec.parse(spec) for name, spec in record.module_specs.items()}
+    mode = get_mode(record.mode)
+    options = record.request.get("mode_options", {})
+    modules = {
+        name: build_model(specs[name], signature, device=device)
+        for name, signature in mode.signatures(dataset, specs, options).items()
+    }
+    whole = (
+        next(iter(modules.values())).module
+        if len(modules) == 1
+        else nn.ModuleDict({k: b.module for k, b in modules.items()})
+    )
+    store.load_weights(run_id, whole)
+    whole.eval()
+    first = next(iter(modules))
+    return LoadedRun(
+        record, dataset, specs[first], TrainConfig.parse(record.config), modules[first], modules
+    )
 
 
 @torch.no_grad()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from playground.jobs import JobRegistry
+from playground.runs import RunRequest
 from tests.app_helpers import open_page, wait_for
 
 
@@ -81,10 +82,18 @@ def test_train_page_runs_a_short_training_to_the_end(registry: JobRegistry) -> N
 
 def test_runs_page_lists_compares_and_deletes(registry: JobRegistry) -> None:
     job = registry.submit(
-        "xor",
-        {"n_samples": 200},
-        {"layers": [{"kind": "linear", "out_features": 4}, {"kind": "relu"}, {"kind": "linear"}]},
-        {"epochs": 2},
+        RunRequest.supervised(
+            "xor",
+            {"n_samples": 200},
+            {
+                "layers": [
+                    {"kind": "linear", "out_features": 4},
+                    {"kind": "relu"},
+                    {"kind": "linear"},
+                ]
+            },
+            {"epochs": 2},
+        )
     )
     wait_for(job)
     at = open_page("runs")

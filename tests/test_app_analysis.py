@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from playground.jobs import JobRegistry
+from playground.runs import RunRequest
 from tests.app_helpers import open_page, wait_for
 
 MLP = {"layers": [{"kind": "linear", "out_features": 8}, {"kind": "relu"}, {"kind": "linear"}]}
@@ -12,7 +13,9 @@ CNN = "conv2d:4:3:padding=same relu maxpool2d flatten linear"
 
 
 def _train(registry: JobRegistry, dataset: str, params: dict, spec, epochs: int = 3) -> str:
-    job = registry.submit(dataset, params, spec, {"epochs": epochs, "lr": 0.01})
+    job = registry.submit(
+        RunRequest.supervised(dataset, params, spec, {"epochs": epochs, "lr": 0.01})
+    )
     wait_for(job)
     assert registry.snapshot(job.id).status == "completed"
     return job.id

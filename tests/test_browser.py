@@ -163,18 +163,17 @@ def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
 def test_fairness_page_audits_a_run_and_downloads_the_report(
     server: str, page, tmp_path: Path
 ) -> None:
-    from playground.runner import prepare_run
     from playground.store import RunStore
+    from tests.run_helpers import train_stored
 
-    run = prepare_run(
+    run, _ = train_stored(
         "hiring",
         {"n_samples": 1200},
         {"layers": [{"kind": "linear", "out_features": 16}, {"kind": "relu"}, {"kind": "linear"}]},
         {"epochs": 5, "lr": 0.01},
-        store=RunStore(tmp_path / "data"),  # the server's store
+        RunStore(tmp_path / "data"),  # the server's store
         name="hiring <b>demo</b>",
     )
-    run.trainer.run()
     pg = page
     pg.goto(f"{server}/fairness?run={run.run_id}")
     pg.get_by_role("heading", name="Fairness").wait_for()

@@ -31,9 +31,9 @@ from playground.explain.summary import (
 from playground.model import build_model
 from playground.model.presets import PRESETS
 from playground.model.shorthand import parse_layers
-from playground.runner import prepare_run
 from playground.store import RunStore
 from tests.conftest import make_xor
+from tests.run_helpers import train_stored
 
 # Captum's DeepLift announces every time that it hooks the activations.
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
@@ -65,16 +65,15 @@ def one_feature(tmp_path_factory) -> tuple[RunStore, str]:
     csv = root / "one_feature.csv"
     write_one_feature_csv(csv)
     store = RunStore(root / "data")
-    prepared = prepare_run(
+    outcome, _ = train_stored(
         "csv",
         {"path": str(csv), "target": "label"},
         parse_layers("linear:16 relu linear:16 relu linear"),
         {"epochs": 12, "batch_size": 32, "lr": 0.01, "seed": 0},
-        store=store,
+        store,
     )
-    state = prepared.trainer.run()
-    assert state.final_metrics["test_acc"] > 0.9
-    return store, prepared.run_id
+    assert outcome.state.final_metrics["test_acc"] > 0.9
+    return store, outcome.run_id
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +86,10 @@ def one_feature_ctx(one_feature) -> ExplainContext:
 def digits_cnn(tmp_path_factory) -> ExplainContext:
     """The "cnn" preset trained briefly on digits (1x8x8 images)."""
     store = RunStore(tmp_path_factory.mktemp("cnn"))
-    prepared = prepare_run(
-        "digits", {}, PRESETS["cnn"].spec(), {"epochs": 2, "batch_size": 64}, store=store
+    outcome, _ = train_stored(
+        "digits", {}, PRESETS["cnn"].spec(), {"epochs": 2, "batch_size": 64}, store
     )
-    prepared.trainer.run()
-    return context_for_run(prepared.run_id, store)
+    return context_for_run(outcome.run_id, store)
 
 
 # ------------------------------------------------------------------ exactness on linear models

@@ -40,7 +40,8 @@ from playground.fairness import (
     threshold_sweep,
 )
 from playground.model.shorthand import parse_layers
-from playground.runner import load_run, predict_logits, prepare_run
+from playground.runner import load_run, predict_logits
+from tests.run_helpers import train_stored
 
 # A hand-made table: 12 people in two groups, with scores; at threshold 0.5:
 #   A: y 1 1 1 0 0 0, predicted 1 1 0 1 0 0  ->  TP 2, FN 1, FP 1, TN 2
@@ -295,10 +296,9 @@ def test_undefined_rates_are_nan_and_left_out_of_the_gaps() -> None:
 
 def test_scores_from_stored_runs_and_binary_only(store) -> None:
     params = {"n_samples": 400}
-    two = prepare_run(
-        "hiring", params, parse_layers("linear:8 relu linear"), {"epochs": 2}, store=store
+    two, _ = train_stored(
+        "hiring", params, parse_layers("linear:8 relu linear"), {"epochs": 2}, store
     )
-    two.trainer.run()
     run = load_run(two.run_id, store)
     y, scores = scores_for_run(run, "test")
     logits = predict_logits(run.model, run.dataset.test.x)
@@ -307,17 +307,15 @@ def test_scores_from_stored_runs_and_binary_only(store) -> None:
     audit = audit_run(run, "gender", n_boot=0)
     assert audit.by_group["count"].sum() == len(run.dataset.test)
 
-    one = prepare_run(
-        "hiring", params, parse_layers("linear:8 relu linear:1"), {"epochs": 2}, store=store
+    one, _ = train_stored(
+        "hiring", params, parse_layers("linear:8 relu linear:1"), {"epochs": 2}, store
     )
-    one.trainer.run()
     run1 = load_run(one.run_id, store)
     _, s1 = scores_for_run(run1, "val")
     logits1 = predict_logits(run1.model, run1.dataset.val.x)[:, 0]
     np.testing.assert_allclose(s1, torch.sigmoid(logits1).numpy(), rtol=1e-6)
 
-    iris = prepare_run("iris", {}, parse_layers("linear:8 relu linear"), {"epochs": 1}, store=store)
-    iris.trainer.run()
+    iris, _ = train_stored("iris", {}, parse_layers("linear:8 relu linear"), {"epochs": 1}, store)
     with pytest.raises(PlaygroundError, match="need a binary task"):
         scores_for_run(load_run(iris.run_id, store))
 

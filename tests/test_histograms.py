@@ -14,13 +14,13 @@ from playground.charts.inspect import histogram_heatmap
 from playground.errors import PlaygroundError
 from playground.inspect import histogram_history, histogram_layers
 from playground.model.shorthand import parse_layers
-from playground.runner import prepare_run
 from playground.store import RunStore
 from playground.store.runs import SCHEMA
 from playground.train import HistogramRecorder, HistogramRow, StepHistogramRecorder, Trainer
 from playground.train.config import TrainConfig
 from playground.train.histograms import layer_histograms
 from tests.conftest import make_xor
+from tests.run_helpers import train_stored
 
 SPEC = parse_layers("linear:8 relu residual[linear:8 relu linear:8] linear")
 
@@ -104,17 +104,17 @@ def test_step_recorder_thins_on_a_step_grid() -> None:
 
 
 def test_runs_store_their_histograms_and_delete_them_with_the_run(store: RunStore) -> None:
-    run = prepare_run(
-        "xor", {"n_samples": 200}, SPEC, {"epochs": 60, "batch_size": 200}, store=store
+    outcome, trainer = train_stored(
+        "xor", {"n_samples": 200}, SPEC, {"epochs": 60, "batch_size": 200}, store
     )
-    assert run.trainer.run().status == "completed"
-    recorder = next(c for c in run.trainer.callbacks if isinstance(c, HistogramRecorder))
-    stored = store.histograms(run.run_id)
+    assert outcome.state.status == "completed"
+    recorder = next(c for c in trainer.callbacks if isinstance(c, HistogramRecorder))
+    stored = store.histograms(outcome.run_id)
     # Thinned snapshots were deleted from the store as well: the two hold the same rows.
     assert len({r.step for r in stored}) == len(recorder.snapshots) <= 50
     assert stored == recorder.rows
     assert all(isinstance(r, HistogramRow) for r in stored)
-    store.delete_run(run.run_id)
+    store.delete_run(outcome.run_id)
     with sqlite3.connect(store.db_path) as db:
         assert db.execute("SELECT COUNT(*) FROM histograms").fetchone()[0] == 0
 

@@ -38,9 +38,10 @@ from playground.model.build import BuiltModel, build_model
 from playground.model.lookup import module_for_row
 from playground.model.presets import PRESETS
 from playground.model.shorthand import parse_layers
-from playground.runner import load_run, predict_logits, prepare_run
+from playground.runner import load_run, predict_logits
 from playground.store import RunStore
 from tests.conftest import make_xor
+from tests.run_helpers import train_stored
 
 
 def built_for(layers: str, dataset: Dataset, seed: int = 0) -> BuiltModel:
@@ -291,16 +292,16 @@ def test_sequence_models_including_token_inputs_can_be_inspected(params, preset)
 
 
 def test_a_stored_residual_run_is_inspected_after_loading(store: RunStore) -> None:
-    run = prepare_run(
-        "moons", {"n_samples": 200}, PRESETS["residual_mlp"].spec(), {"epochs": 3}, store=store
+    outcome, _ = train_stored(
+        "moons", {"n_samples": 200}, PRESETS["residual_mlp"].spec(), {"epochs": 3}, store
     )
-    assert run.trainer.run().status == "completed"
-    loaded = load_run(run.run_id, store)
+    assert outcome.state.status == "completed"
+    loaded = load_run(outcome.run_id, store)
     acts = layer_activations(loaded.built, loaded.dataset)
     assert {"2.0", "2.1", "4.2"} <= {a.index for a in acts.layers}
     pred = predict_split(loaded.built, loaded.dataset)
     accuracy = float((pred.y_true == pred.y_pred).mean())
-    assert accuracy == pytest.approx(run.trainer.state.final_metrics["test_acc"])
+    assert accuracy == pytest.approx(outcome.state.final_metrics["test_acc"])
     maps = neuron_maps(loaded.built, loaded.dataset, resolution=10)
     assert maps.total_units == 5 * 32  # top-level and residual ReLUs
     assert penultimate_projection(loaded.built, loaded.dataset).width == 32

@@ -20,8 +20,8 @@ from playground.model.shorthand import parse_layers
 from playground.report import build_report, to_html, to_json, to_markdown, write_report
 from playground.report.build import SECTION_TITLES, STANDING_CAUTION
 from playground.report.sections_fairness import mitigation_section
-from playground.runner import prepare_run
 from playground.store import RunStore
+from tests.run_helpers import train_stored
 
 SCRIPT = "<script>alert(1)</script>"
 BOLD = "<b>bold</b>"
@@ -33,9 +33,8 @@ FAST = {"explain_rows": 24, "n_boot": 20}
 
 def _train(store: RunStore, dataset: str, params: dict, layers: str, epochs: int = 2) -> str:
     spec = PRESETS[layers].spec() if layers in PRESETS else parse_layers(layers)
-    run = prepare_run(dataset, params, spec, {"epochs": epochs, "seed": 0}, store=store)
-    run.trainer.run()
-    return run.run_id
+    outcome, _ = train_stored(dataset, params, spec, {"epochs": epochs, "seed": 0}, store)
+    return outcome.run_id
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,11 @@ from playground.fairness import (
     threshold_optimizer,
 )
 from playground.model.shorthand import parse_layers
-from playground.runner import load_run, predict_logits, prepare_run
+from playground.runner import load_run, predict_logits
+from playground.runs import RunRequest, build_trainer, check_request
 from playground.train import TrainConfig, Trainer
 from playground.train.objectives import Objective
+from tests.run_helpers import train_stored
 
 MLP = parse_layers("linear:32 relu linear")
 FAST = {"epochs": 10, "lr": 0.01, "batch_size": 64, "seed": 0}
@@ -63,22 +65,24 @@ def test_weighted_loss_with_unit_weights_is_the_plain_loss(layers: str) -> None:
 
 def test_reweigh_is_stored_reloaded_and_checked_before_training(store) -> None:
     params = {"n_samples": 400}
-    run = prepare_run("hiring", params, MLP, {"epochs": 2, "reweigh": "gender"}, store=store)
-    assert run.trainer.sample_weights is not None
-    assert run.trainer.sample_weights.shape == (len(run.trainer.dataset.train),)
-    assert run.trainer.run().status == "completed"
-    assert load_run(run.run_id, store).config.reweigh == "gender"
-    assert (
-        prepare_run("hiring", params, MLP, {"epochs": 1}, store=store).trainer.sample_weights
-        is None
+    outcome, trainer = train_stored(
+        "hiring", params, MLP, {"epochs": 2, "reweigh": "gender"}, store
     )
+    assert trainer.sample_weights is not None
+    assert trainer.sample_weights.shape == (len(trainer.dataset.train),)
+    assert outcome.state.status == "completed"
+    assert load_run(outcome.run_id, store).config.reweigh == "gender"
+    plain = build_trainer(RunRequest.supervised("hiring", params, MLP, {"epochs": 1}))
+    assert plain.sample_weights is None
     before = len(store.list_runs())
     with pytest.raises(TrainingError, match="not a sensitive attribute"):
-        prepare_run("hiring", params, MLP, {"reweigh": "skill"}, store=store)
+        check_request(RunRequest.supervised("hiring", params, MLP, {"reweigh": "skill"}))
     with pytest.raises(TrainingError, match="no sensitive attributes"):
-        prepare_run("spiral", {}, MLP, {"reweigh": "sex"}, store=store)
+        check_request(RunRequest.supervised("spiral", {}, MLP, {"reweigh": "sex"}))
     with pytest.raises(TrainingError, match="classification"):
-        prepare_run("plane", {}, MLP, {"reweigh": "sex"}, store=store)
+        check_request(RunRequest.supervised("plane", {}, MLP, {"reweigh": "sex"}))
+    with pytest.raises(TrainingError, match="needs its sample weights"):
+        Trainer(load_dataset("hiring", **params), MLP, TrainConfig(reweigh="gender"))
     assert len(store.list_runs()) == before  # nothing half-made was stored
 
 
@@ -122,7 +126,9 @@ def test_audit_finds_the_injected_bias(hiring_baseline) -> None:
 def test_reweighing_reduces_the_gap_and_keeps_accuracy(hiring_baseline) -> None:
     base, groups, y = hiring_baseline
     before = audit_model(y, _test_scores(base), groups, n_boot=0)
-    reweighed = Trainer(base.dataset, MLP, TrainConfig(**FAST, reweigh="gender"))
+    reweighed = build_trainer(
+        RunRequest.supervised("hiring", {}, MLP, {**FAST, "reweigh": "gender"}), base.dataset
+    )
     assert reweighed.run().status == "completed"
     after = audit_model(y, _test_scores(reweighed), groups, n_boot=0)
     dp = "demographic_parity_difference"

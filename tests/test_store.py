@@ -15,39 +15,40 @@ import torch
 
 from playground.errors import RunNotFoundError
 from playground.model.shorthand import parse_layers
-from playground.runner import load_run, predict_logits, prepare_run
+from playground.runner import load_run, predict_logits
 from playground.store import RunStore
 from playground.train import TrainConfig
+from tests.run_helpers import train_stored
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = parse_layers("linear:16 relu batchnorm1d linear")
 
 
 def test_stored_run_loads_back_to_the_same_predictions(store: RunStore) -> None:
-    run = prepare_run(
-        "moons", {"n_samples": 300}, SPEC, {"epochs": 5}, store=store, name="moons test"
+    outcome, trainer = train_stored(
+        "moons", {"n_samples": 300}, SPEC, {"epochs": 5}, store, name="moons test"
     )
-    assert store.get_run(run.run_id).status == "pending"
-    state = run.trainer.run()
+    state = outcome.state
     assert state.status == "completed"
 
-    record = store.get_run(run.run_id)
+    record = store.get_run(outcome.run_id)
     assert record.status == "completed" and record.finished_at is not None
     assert record.name == "moons test"
     assert record.epochs_done == 5
-    assert record.param_count == run.trainer.built.total_params
+    assert record.param_count == trainer.built.total_params
     assert record.final_metrics == pytest.approx(state.final_metrics)
-    assert TrainConfig.parse(record.config) == run.trainer.config
-    history = store.epochs(run.run_id)
+    assert TrainConfig.parse(record.config) == trainer.config
+    assert record.mode == "supervised" and record.request["name"] == "moons test"
+    history = store.epochs(outcome.run_id)
     assert [row["train_loss"] for row in history] == pytest.approx(
         [r["train_loss"] for r in state.history]
     )
     assert "grad_norms" in history[-1]
 
-    loaded = load_run(run.run_id, store)
+    loaded = load_run(outcome.run_id, store)
     x = loaded.dataset.test.x
-    assert torch.equal(x, run.trainer.dataset.test.x)  # the dataset rebuilds identically
-    expected = predict_logits(run.trainer.model, x)
+    assert torch.equal(x, trainer.dataset.test.x)  # the dataset rebuilds identically
+    expected = predict_logits(trainer.model, x)
     assert torch.equal(predict_logits(loaded.model, x), expected)  # incl. BatchNorm running stats
 
 
@@ -75,22 +76,26 @@ def test_store_uses_wal_and_the_data_dir_variable(
 KILLED_TRAINER = textwrap.dedent(
     """
     import sys, time
-    from playground.runner import prepare_run
+    from playground.runs import RunRequest, run_request, reporter
     from playground.store import RunStore
-    from playground.model.shorthand import parse_layers
     from playground.train import Callback
 
+    reporter.FLUSH_SECONDS = reporter.CHECKPOINT_SECONDS = 0  # store every epoch at once
+
     class Slow(Callback):
+        def on_train_start(self, trainer):
+            print("RUN", trainer.callbacks[-1].run_id, flush=True)  # the reporter knows it
+
         def on_epoch_end(self, trainer, row):
-            print("EPOCH", row["epoch"], flush=True)
+            print("EPOCH", row["epoch"], flush=True)  # before the reporter stores epoch n
             time.sleep(0.2)
 
-    run = prepare_run("xor", {"n_samples": 200}, parse_layers("linear:8 relu linear"), {"epochs": 1000},
-                      store=RunStore(sys.argv[1]))
-    run.trainer.callbacks[-1].checkpoint_seconds = 0  # the store recorder: checkpoint every epoch
-    run.trainer.callbacks.append(Slow())  # after the recorder: "EPOCH n" means n is stored
-    print("RUN", run.run_id, flush=True)
-    run.trainer.run()
+    request = RunRequest.supervised(
+        "xor", {"n_samples": 200}, "linear:8 relu linear".split() and
+        [{"kind": "linear", "out_features": 8}, {"kind": "relu"}, {"kind": "linear"}],
+        {"epochs": 1000},
+    )
+    run_request(request, RunStore(sys.argv[1]), callbacks=[Slow()])
     """
 )
 
@@ -109,7 +114,7 @@ def test_a_killed_process_leaves_an_interrupted_run_with_its_history(tmp_path: P
     for line in proc.stdout:
         if line.startswith("RUN"):
             run_id = line.split()[1]
-        if line.strip() == "EPOCH 3":
+        if line.strip() == "EPOCH 4":  # so epochs 1-3 are stored
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)

@@ -5,7 +5,8 @@
     threshold_optimizer  the same weights, with Fairlearn's ThresholdOptimizer fitted on the
                          validation split's scores for a chosen constraint
 
-The two trained variants go through a job registry (or `train_now` for the CLI and tests).
+The two trained variants are run requests, submitted to the job registry (or trained in
+this process by `train_now` for the CLI and tests).
 The post-processed one is derived at once: its record copies the parent's weights, and its
 thresholds are refitted deterministically (seeded) whenever it is audited, because a fitted
 sklearn object could only be stored by pickling it.
@@ -24,7 +25,8 @@ from playground.fairness.groups import groups_for_split
 from playground.fairness.metrics import ModelAudit, audit_model, audit_predictions
 from playground.fairness.postprocessing import CONSTRAINTS, threshold_optimizer
 from playground.fairness.runs import scores_for_run
-from playground.runner import LoadedRun, load_run, prepare_run
+from playground.runner import LoadedRun, load_run
+from playground.runs import RunRequest, run_request
 from playground.store import RunRecord, RunStore
 
 VARIANTS = {
@@ -39,10 +41,9 @@ def attribute_columns(attribute: str) -> list[str]:
     return [part.strip() for part in attribute.split("&") if part.strip()]
 
 
-def variant_request(
-    parent: RunRecord, variant: str, attribute: str
-) -> tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(dataset, dataset_params, spec, config, lineage) for a trained variant of `parent`."""
+def variant_request(parent: RunRecord, variant: str, attribute: str) -> RunRequest:
+    """The run request of a trained variant of `parent` (same network and training, with
+    the attribute dropped or reweighed), named and with its lineage."""
     if variant not in ("drop_attribute", "reweighing"):
         raise PlaygroundError(
             f"{variant!r} is not a trained variant.", "Use drop_attribute or reweighing."
@@ -56,7 +57,19 @@ def variant_request(
     else:
         config["reweigh"] = attribute
     lineage = {"parent": parent.id, "variant": variant, "attribute": attribute}
-    return parent.dataset, params, parent.spec, config, lineage
+    base = RunRequest.parse(parent.request) if parent.request else None
+    return RunRequest.parse(
+        {
+            **(base.model_dump() if base else {}),
+            "dataset": parent.dataset,
+            "dataset_params": params,
+            "modules": parent.module_specs,
+            "config": config,
+            "name": variant_name(parent, variant, attribute),
+            "lineage": lineage,
+            "start_from": None,
+        }
+    )
 
 
 def variant_name(parent: RunRecord, variant: str, attribute: str, extra: str = "") -> str:
@@ -70,20 +83,10 @@ def variant_name(parent: RunRecord, variant: str, attribute: str, extra: str = "
 
 
 def train_now(store: RunStore, parent_id: str, variant: str, attribute: str) -> str:
-    """Train a variant in this thread (CLI, tests); returns its run id."""
-    parent = store.get_run(parent_id)
-    dataset, params, spec, config, lineage = variant_request(parent, variant, attribute)
-    run = prepare_run(
-        dataset,
-        params,
-        spec,
-        config,
-        store=store,
-        name=variant_name(parent, variant, attribute),
-        lineage=lineage,
-    )
-    run.trainer.run()
-    return run.run_id
+    """Train a variant in this process (CLI, tests); returns its run id. The app submits
+    `variant_request` to its job registry instead."""
+    request = variant_request(store.get_run(parent_id), variant, attribute)
+    return run_request(request, store).run_id
 
 
 def derive_threshold_variant(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from playground.errors import PlaygroundError
-from playground.train.histograms import HistogramKind, HistogramRow
+from playground.store.histograms import HistogramKind, HistogramRow
 
 DEFAULT_COMMON_BINS = 60
 

@@ -264,7 +264,10 @@ def _check_output(spec: ModelSpec, ctx: BuildContext, out_shape: Shape) -> list[
         return []
     if sig.task == "binary" and width == 1:
         return ["One output for a binary task: trained with a sigmoid (binary cross-entropy) loss."]
-    what = "1 value (regression)" if sig.task == "regression" else f"{need} values (one per class)"
+    what = {
+        "regression": "1 value (regression)",
+        "features": f"{need} features (what the next module takes)",
+    }.get(sig.task, f"{need} values (one per class)")
     fix = (
         f"leave the last Linear's out_features empty (it then follows the dataset), or set it to {need}."
         if ctx.auto_output_layer is not None

@@ -6,15 +6,30 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save, save_file
 from torch import nn
+
+
+def _host_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
 
 
 def save_weights(module: nn.Module, path: Path) -> None:
     """Write the module's state dict atomically (a crash mid-write keeps the old file)."""
-    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
     tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp))
+    save_file(_host_tensors(module), str(tmp))
+    os.replace(tmp, path)
+
+
+def weights_bytes(module: nn.Module) -> bytes:
+    """The module's state dict as safetensors bytes, to send to another process or machine."""
+    return save(_host_tensors(module))
+
+
+def write_bytes(data: bytes, path: Path) -> None:
+    """Write safetensors bytes atomically."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 

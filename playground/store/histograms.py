@@ -9,8 +9,25 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-from playground.train.histograms import HistogramRow
+HistogramKind = Literal["weight", "grad"]
+
+
+@dataclass
+class HistogramRow:
+    """One layer's histogram at one snapshot. `edges` has len(counts) + 1 ascending values;
+    `counts[i]` counts values in [edges[i], edges[i+1]) (the last bin includes its right edge).
+    Non-finite values are left out."""
+
+    epoch: int
+    step: int
+    layer: str
+    kind: HistogramKind
+    edges: list[float]
+    counts: list[int]
+
 
 HISTOGRAM_SCHEMA = """
 CREATE TABLE IF NOT EXISTS histograms (

@@ -17,18 +17,17 @@ from typing import Any
 from torch import nn
 
 from playground.errors import RunNotFoundError
-from playground.store.checkpoint import load_weights, save_weights
+from playground.status import ACTIVE_STATUSES, INTERRUPTED
+from playground.store.checkpoint import load_weights, save_weights, write_bytes
 from playground.store.histograms import (
     HISTOGRAM_SCHEMA,
+    HistogramRow,
     delete_histogram_steps,
     insert_histograms,
     select_histograms,
 )
 from playground.store.paths import data_dir
 from playground.store.process import current_owner, owner_alive
-from playground.train.histograms import HistogramRow
-
-ACTIVE_STATUSES = ("pending", "queued", "running", "paused")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -47,7 +46,10 @@ CREATE TABLE IF NOT EXISTS runs (
     epochs_done INTEGER NOT NULL DEFAULT 0,
     final_metrics TEXT NOT NULL DEFAULT '{}',
     owner TEXT,
-    lineage TEXT NOT NULL DEFAULT '{}'
+    lineage TEXT NOT NULL DEFAULT '{}',
+    mode TEXT NOT NULL DEFAULT 'supervised',
+    modules TEXT NOT NULL DEFAULT '{}',
+    request TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -62,6 +64,9 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (run_id, step)
 );
 """
+
+
+MIGRATIONS = {"lineage": "{}", "mode": "supervised", "modules": "{}", "request": "{}"}
 
 
 @dataclass
@@ -83,6 +88,15 @@ class RunRecord:
     # Where a run comes from when it is a variant of another: {"parent": run id, "variant":
     # "drop_attribute" | "reweighing" | "threshold_optimizer", "attribute": ..., ...}.
     lineage: dict[str, Any] = field(default_factory=dict)
+    # The training mode and every module's spec by name ({"model": spec} for supervised runs,
+    # whose `spec` is that one); the whole run request as JSON data (empty for old runs).
+    mode: str = "supervised"
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def module_specs(self) -> dict[str, dict[str, Any]]:
+        return self.modules or {"model": self.spec}
 
     @property
     def parent(self) -> str | None:
@@ -106,8 +120,12 @@ class RunStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA + HISTOGRAM_SCHEMA)
             columns = {r["name"] for r in db.execute("PRAGMA table_info(runs)")}
-            if "lineage" not in columns:  # a store made before variants existed
-                db.execute("ALTER TABLE runs ADD COLUMN lineage TEXT NOT NULL DEFAULT '{}'")
+            # Stores made before variants (lineage) or run requests and modes existed.
+            for column, default in MIGRATIONS.items():
+                if column not in columns:
+                    db.execute(
+                        f"ALTER TABLE runs ADD COLUMN {column} TEXT NOT NULL DEFAULT '{default}'"
+                    )
         self.mark_interrupted()
 
     @contextmanager
@@ -134,13 +152,17 @@ class RunStore:
         name: str = "",
         status: str = "pending",
         lineage: dict[str, Any] | None = None,
+        mode: str = "supervised",
+        modules: dict[str, dict[str, Any]] | None = None,
+        request: dict[str, Any] | None = None,
     ) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (id, name, status, created_at, updated_at, dataset, dataset_params,"
-                " spec, config, param_count, owner, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " spec, config, param_count, owner, lineage, mode, modules, request)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     name,
@@ -154,6 +176,9 @@ class RunStore:
                     param_count,
                     current_owner(),
                     _dumps(lineage or {}),
+                    mode,
+                    _dumps(modules or {}),
+                    _dumps(request or {}),
                 ),
             )
         return run_id
@@ -213,6 +238,10 @@ class RunStore:
     def save_weights(self, run_id: str, module: nn.Module) -> None:
         save_weights(module, self.weights_path(run_id))
 
+    def save_weights_bytes(self, run_id: str, data: bytes) -> None:
+        """Store a checkpoint that arrived as safetensors bytes (from a worker)."""
+        write_bytes(data, self.weights_path(run_id))
+
     def delete_run(self, run_id: str) -> None:
         self.get_run(run_id)  # raises if missing
         with self._connect() as db:
@@ -229,7 +258,7 @@ class RunStore:
             dead = [r for r in rows if not owner_alive(r["owner"])]
             for r in dead:
                 db.execute(
-                    "UPDATE runs SET status='interrupted', message=?, finished_at=updated_at WHERE id=?",
+                    f"UPDATE runs SET status='{INTERRUPTED}', message=?, finished_at=updated_at WHERE id=?",
                     (
                         f"The process training this run ended unexpectedly after {r['epochs_done']} epochs; "
                         "its history and last checkpoint up to then are kept.",
@@ -315,4 +344,7 @@ def _record(row: sqlite3.Row) -> RunRecord:
         epochs_done=row["epochs_done"],
         final_metrics=json.loads(row["final_metrics"]),
         lineage=json.loads(row["lineage"] or "{}"),
+        mode=row["mode"] or "supervised",
+        modules=json.loads(row["modules"] or "{}"),
+        request=json.loads(row["request"] or "{}"),
     )

@@ -21,8 +21,12 @@ DEAD_UNIT_SAMPLES = 512
 def layer_key(module_name: str) -> str:
     """Spec index of the layer that owns a module or parameter name.
 
-    "2.weight" -> "2"; "3.body.0.weight" -> "3.0" (inside a residual block); "5.rnn.weight_ih_l0" -> "5".
+    "2.weight" -> "2"; "3.body.0.weight" -> "3.0" (inside a residual block); "5.rnn.weight_ih_l0" -> "5";
+    in a run of several named modules, "encoder.2.weight" -> "encoder.2".
     """
+    first, _, rest = module_name.partition(".")
+    if not first.isdigit() and rest:
+        return f"{first}.{layer_key(rest)}"
     parts = module_name.split(".")
     key = [parts[0]]
     i = 1
@@ -104,7 +108,7 @@ class DeadUnits(Callback):
         trainer.model.eval()
         try:
             with torch.no_grad():
-                trainer.model(trainer.dataset.val.x[:DEAD_UNIT_SAMPLES].to(trainer.device))
+                trainer.mode.probe(trainer.dataset.val.x[:DEAD_UNIT_SAMPLES].to(trainer.device))
         finally:
             for hook in hooks:
                 hook.remove()

@@ -1,9 +1,19 @@
-"""Pause, resume and stop, requested from any thread; the trainer checks between steps."""
+"""Pause, resume and stop, requested from another thread or process; the trainer checks
+between steps.
+
+The request is one small integer (RUN, PAUSE, STOP) read once per step: a plain attribute
+here, a shared-memory cell for a worker process (executors/local.py), so the check costs
+well under a microsecond and a request takes effect at the next step. While paused, the
+trainer polls every POLL_SECONDS.
+"""
 
 from __future__ import annotations
 
-import threading
+import time
 from collections.abc import Callable
+
+RUN, PAUSE, STOP = 0, 1, 2
+POLL_SECONDS = 0.02
 
 
 class StopRequested(Exception):
@@ -12,41 +22,55 @@ class StopRequested(Exception):
 
 class RunControl:
     def __init__(self) -> None:
-        self._not_paused = threading.Event()
-        self._not_paused.set()
-        self._stop = threading.Event()
+        self._requested = RUN
 
+    # -- asking (any thread) -----------------------------------------------------------
     def pause(self) -> None:
-        self._not_paused.clear()
+        if self._read() != STOP:
+            self._write(PAUSE)
 
     def resume(self) -> None:
-        self._not_paused.set()
+        if self._read() != STOP:
+            self._write(RUN)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._not_paused.set()  # wake a paused trainer so it can stop
+        self._write(STOP)  # also wakes a paused trainer, which then stops
 
     @property
     def paused(self) -> bool:
-        return not self._not_paused.is_set()
+        return self._read() == PAUSE
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self._read() == STOP
 
+    # -- where the request lives (overridden for shared memory) --------------------------
+    def _read(self) -> int:
+        return self._requested
+
+    def _write(self, code: int) -> None:
+        self._requested = code
+
+    # -- the trainer's side ------------------------------------------------------------
     def checkpoint(
         self,
         on_pause: Callable[[], None] | None = None,
         on_resume: Callable[[], None] | None = None,
     ) -> None:
         """Called by the trainer before each step: blocks while paused, raises on stop."""
-        if self._stop.is_set():
+        code = self._read()
+        if code == RUN:
+            return
+        if code == STOP:
             raise StopRequested
-        if not self._not_paused.is_set():
-            if on_pause:
-                on_pause()
-            self._not_paused.wait()
-            if self._stop.is_set():
-                raise StopRequested
-            if on_resume:
-                on_resume()
+        if on_pause:
+            on_pause()
+        while (code := self._read()) == PAUSE:
+            self.wait_while_paused()
+        if code == STOP:
+            raise StopRequested
+        if on_resume:
+            on_resume()
+
+    def wait_while_paused(self) -> None:
+        time.sleep(POLL_SECONDS)

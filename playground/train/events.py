@@ -11,8 +11,9 @@ if TYPE_CHECKING:
 
     from playground.train.trainer import Trainer
 
-# Final states of a run; "running"/"paused" while it goes, "interrupted" set by the store.
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed")
+from playground.status import FINAL_STATUSES
+
+__all__ = ["FINAL_STATUSES", "Callback", "TrainState"]
 
 
 @dataclass

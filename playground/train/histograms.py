@@ -16,36 +16,23 @@ including the initial weights (epoch 0) and the final state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from playground.store.histograms import HistogramKind, HistogramRow
 from playground.train.callbacks import layer_key
 from playground.train.events import Callback
 
 if TYPE_CHECKING:
-    from playground.store.runs import RunStore
     from playground.train.trainer import Trainer
 
-HistogramKind = Literal["weight", "grad"]
+# Receives each new snapshot's rows and the steps of snapshots thinned away.
+HistogramSink = Callable[[Sequence[HistogramRow], Sequence[int]], None]
 DEFAULT_BINS = 40
 DEFAULT_MAX_SNAPSHOTS = 50
-
-
-@dataclass
-class HistogramRow:
-    """One layer's histogram at one snapshot. `edges` has len(counts) + 1 ascending values;
-    `counts[i]` counts values in [edges[i], edges[i+1]) (the last bin includes its right edge).
-    Non-finite values are left out."""
-
-    epoch: int
-    step: int
-    layer: str
-    kind: HistogramKind
-    edges: list[float]
-    counts: list[int]
 
 
 def layer_histograms(
@@ -107,16 +94,16 @@ def _binned(
 class HistogramRecorder(Callback):
     """Records weight/gradient histograms at epoch ends, every `every` epochs at first.
 
-    With `store` and `run_id`, new snapshots are written to the run store as they are taken
-    (and thinned ones deleted there), so the store always holds what `rows` holds.
+    With a `sink`, each new snapshot's rows and the steps thinned away are passed on as they
+    happen (the run reporter forwards them to the run store), so the store always holds what
+    `rows` holds.
     """
 
     unit = "epoch"
 
     def __init__(
         self,
-        store: RunStore | None = None,
-        run_id: str | None = None,
+        sink: HistogramSink | None = None,
         *,
         every: int = 1,
         bins: int = DEFAULT_BINS,
@@ -124,8 +111,7 @@ class HistogramRecorder(Callback):
     ) -> None:
         if every < 1 or bins < 1 or max_snapshots < 2:
             raise ValueError("every and bins must be >= 1, max_snapshots >= 2")
-        self.store = store
-        self.run_id = run_id
+        self.sink = sink
         self.interval = every
         self.bins = bins
         self.max_snapshots = max_snapshots
@@ -158,10 +144,8 @@ class HistogramRecorder(Callback):
         dropped: list[int] = []
         while len(self.snapshots) > self.max_snapshots:
             dropped += self._thin(keep=step if final else None)
-        if self.store is not None and self.run_id is not None:
-            if dropped:
-                self.store.delete_histograms(self.run_id, dropped)
-            self.store.add_histograms(self.run_id, rows)
+        if self.sink is not None:
+            self.sink(rows, dropped)
 
     def _thin(self, keep: int | None) -> list[int]:
         """Double the interval and drop the snapshots off the new grid (the initial one and

@@ -2,21 +2,22 @@
 
 Data lives on the device and batches are taken by indexing with a shuffled permutation (no
 per-sample Python). The only host syncs are at reporting points: every `record_every` steps
-and at epoch ends. Everything else hangs on events (see events.py).
+and at epoch ends. What a step does, and what a run's numbers mean, belong to its mode
+(modes/); everything optional hangs on events (see events.py).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from playground.data.dataset import Dataset, Split
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, TrainingError
 from playground.model.build import BuiltModel, build_model
 from playground.model.spec import ModelSpec
 from playground.train.callbacks import DeadUnits, EarlyStopping, GradientStats, History
@@ -24,64 +25,103 @@ from playground.train.config import TrainConfig
 from playground.train.control import RunControl, StopRequested
 from playground.train.device import resolve_device
 from playground.train.events import Callback, TrainState
-from playground.train.objectives import Objective, class_weights_for
+from playground.train.modes import TrainingMode, get_mode
 from playground.train.optimizers import make_optimizer
-from playground.train.schedules import make_schedule
+from playground.train.schedules import Schedule, make_schedule
 
-EVAL_BATCH = 4096
+SpecLike = ModelSpec | dict[str, Any] | list[Any]
 
 
 class Diverged(Exception):
     pass
 
 
+def parse_specs(
+    spec: SpecLike | None, modules: Mapping[str, SpecLike] | None
+) -> dict[str, ModelSpec]:
+    """One spec (the supervised 'model') or named module specs, parsed."""
+    if (spec is None) == (modules is None):
+        raise TrainingError("Give either one model spec or named module specs, not both.")
+    named = {"model": spec} if modules is None else dict(modules)
+    return {k: v if isinstance(v, ModelSpec) else ModelSpec.parse(v) for k, v in named.items()}
+
+
 class Trainer:
-    """Trains one model on one dataset. Build errors (SpecError, TrainingError) raise here,
-    before anything runs; errors during `run()` end the run with a status instead."""
+    """Trains a run's modules on one dataset with a mode (supervised by default).
+
+    Build errors (SpecError, TrainingError) raise here, before anything runs; errors during
+    `run()` end the run with a status instead. `sample_weights` (N_train,) weigh each
+    training example's loss (reweighing computes them; the trainer does not know why).
+    """
 
     def __init__(
         self,
         dataset: Dataset,
-        spec: ModelSpec | dict[str, Any] | list[Any],
+        spec: SpecLike | None = None,
         config: TrainConfig | None = None,
         callbacks: Sequence[Callback] = (),
         control: RunControl | None = None,
+        *,
+        modules: Mapping[str, SpecLike] | None = None,
+        mode: str = "supervised",
+        mode_options: Mapping[str, Any] | None = None,
+        module_configs: Mapping[str, Mapping[str, Any]] | None = None,
+        sample_weights: torch.Tensor | None = None,
     ) -> None:
         self.dataset = dataset
-        self.spec = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
         self.config = config or TrainConfig()
         self.control = control or RunControl()
         self.state = TrainState()
+        mode_cls = get_mode(mode)
+        self.specs = parse_specs(spec, modules)
+        options = dict(mode_options or {})
+        signatures = mode_cls.signatures(dataset, self.specs, options)
+        if self.config.reweigh and sample_weights is None:
+            raise TrainingError(
+                f"Reweighing by '{self.config.reweigh}' needs its sample weights.",
+                "Run it as a request (playground.runs.execute computes them), or pass "
+                "sample_weights= to the Trainer.",
+            )
         self.device = resolve_device(self.config.device)
         if self.device.type == "cpu":
             torch.set_num_threads(self.config.cpu_threads)
-        torch.manual_seed(self.config.seed)  # same seed, same initial weights and dropout masks
-        self.built: BuiltModel = build_model(self.spec, dataset, device=self.device)
-        self.model: nn.Module = self.built.module
-        num_classes = len(dataset.class_names or [])
-        weights = (
-            class_weights_for(dataset.train.y, num_classes).to(self.device)
-            if self.config.class_weighting and dataset.is_classification
-            else None
+        # Same seed, same initial weights and dropout masks. The seed is process-wide: a run
+        # owns its process (a worker runs one request at a time), so nothing else draws from it.
+        torch.manual_seed(self.config.seed)
+        self.modules: dict[str, BuiltModel] = {
+            name: build_model(self.specs[name], signature, device=self.device)
+            for name, signature in signatures.items()
+        }
+        first = next(iter(self.modules))
+        self.spec = self.specs[first]
+        self.built = self.modules[first]
+        # One module is the model itself (state dict keys as before); several are a ModuleDict
+        # ("encoder.0.weight"), so checkpoints, early stopping and histograms see them all.
+        self.model: nn.Module = (
+            self.built.module
+            if len(self.modules) == 1
+            else nn.ModuleDict({k: b.module for k, b in self.modules.items()})
         )
-        self.objective = Objective(
-            dataset.task, self.config.loss, self.built.output_shape[0], weights
-        )
-        # Per-sample loss weights (N_train,) on the device, or None for a plain mean loss.
-        self.sample_weights: torch.Tensor | None = None
-        if self.config.reweigh:
-            # Imported here: only reweighing runs need the fairness package.
-            from playground.fairness.reweighing import training_weights
-
-            self.sample_weights = torch.as_tensor(
-                training_weights(dataset, self.config.reweigh), dtype=torch.float32
-            ).to(self.device)
-        self.optimizer = make_optimizer(self.model.parameters(), self.config)
+        self.sample_weights = None if sample_weights is None else sample_weights.to(self.device)
         self.steps_per_epoch = math.ceil(len(dataset.train) / self.config.batch_size)
-        self.schedule = make_schedule(self.optimizer, self.config, self.steps_per_epoch)
+        self.module_configs: dict[str, TrainConfig] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedules: dict[str, Schedule] = {}
+        for name, built in self.modules.items():
+            overrides = dict((module_configs or {}).get(name, {}))
+            cfg = (
+                TrainConfig.parse(self.config.model_dump(), **overrides)
+                if overrides
+                else self.config
+            )
+            self.module_configs[name] = cfg
+            self.optimizers[name] = make_optimizer(built.module.parameters(), cfg)
+            self.schedules[name] = make_schedule(self.optimizers[name], cfg, self.steps_per_epoch)
+        self.optimizer = self.optimizers[first]
+        self.mode: TrainingMode = mode_cls(self, options)
         self.history = History()
         # History goes after the callbacks that add to an epoch row, so readers in other
-        # threads (the app) only ever see complete rows.
+        # threads only ever see complete rows.
         builtin: list[Callback] = [GradientStats(), DeadUnits(), self.history]
         if self.config.early_stopping_patience:
             builtin.append(
@@ -90,6 +130,10 @@ class Trainer:
                 )
             )
         self.callbacks: list[Callback] = [*builtin, *callbacks]
+
+    @property
+    def score_name(self) -> str:
+        return self.mode.score_name
 
     # -- events -------------------------------------------------------------------------
     def _emit(self, event: str, *args: Any) -> None:
@@ -109,18 +153,15 @@ class Trainer:
 
     @property
     def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        return self.mode.lr()
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> TrainState:
-        cfg, state = self.config, self.state
+        cfg, state, mode = self.config, self.state, self.mode
         state.started_at = time.time()
-        x, y = self.dataset.train.x.to(self.device), self.dataset.train.y.to(self.device)
-        n = len(y)
+        n = mode.train_size
         shuffle = torch.Generator().manual_seed(cfg.seed)
-        l1_params = [p for p in self.model.parameters() if p.dim() >= 2] if cfg.l1 else []
-        pred_dtype = torch.float32 if self.objective.task == "regression" else torch.long
-        weights = self.sample_weights
+        checkpoint = self.control.checkpoint
         # Only callbacks that listen to every step are called every step.
         batch_listeners = [
             c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
@@ -132,43 +173,18 @@ class Trainer:
                 epoch_start = time.perf_counter()
                 self.model.train()
                 order = torch.randperm(n, generator=shuffle).to(self.device)
-                loss_sum = torch.zeros((), device=self.device)
-                # Predictions are kept per epoch and scored once at its end: one copy per step
-                # instead of several small reductions.
-                preds = torch.empty(n, dtype=pred_dtype, device=self.device)
+                mode.begin_epoch(order)
                 for start in range(0, n, cfg.batch_size):
-                    self.control.checkpoint(self._on_pause, self._on_resume)
+                    checkpoint(self._on_pause, self._on_resume)
                     idx = order[start : start + cfg.batch_size]
-                    xb, yb = x[idx], y[idx]
-                    out = self.model(xb)
-                    if weights is None:
-                        loss = self.objective.loss(out, yb)
-                    else:
-                        loss = self.objective.weighted_loss(out, yb, weights[idx])
-                    if l1_params:
-                        loss = loss + cfg.l1 * sum(p.abs().sum() for p in l1_params)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.grad_clip:
-                        nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-                    self.optimizer.step()
-                    self.schedule.step_batch()
-                    loss = loss.detach()
-                    loss_sum.add_(loss, alpha=len(idx))
-                    preds[start : start + len(idx)] = self.objective.predict(out.detach())
+                    loss = mode.step(idx, start)
                     state.step += 1
                     state.samples_seen += len(idx)
                     for callback in batch_listeners:
                         callback.on_batch_end(self, loss)
                     if state.step % cfg.record_every == 0:
                         self._record(epoch, loss)
-                row = self._end_epoch(
-                    epoch,
-                    loss_sum,
-                    self.objective.score_sums(preds, y[order]),
-                    n,
-                    time.perf_counter() - epoch_start,
-                )
+                row = self._end_epoch(epoch, n, time.perf_counter() - epoch_start)
                 self._emit("on_epoch_end", row)
                 if state.stop_training:
                     break
@@ -191,35 +207,29 @@ class Trainer:
         record = {"step": self.state.step, "epoch": epoch + 1, "loss": value, "lr": self.lr}
         self._emit("on_record", record)
 
-    def _end_epoch(
-        self,
-        epoch: int,
-        loss_sum: torch.Tensor,
-        score_sum: torch.Tensor,
-        n: int,
-        seconds: float,
-    ) -> dict[str, Any]:
+    def _end_epoch(self, epoch: int, n: int, seconds: float) -> dict[str, Any]:
         state = self.state
-        train_loss = float(loss_sum) / n
-        self._check_finite(train_loss, epoch)
-        val_loss, val_score = self.evaluate(self.dataset.val)
-        self._check_finite(val_loss, epoch)
-        name = self.objective.score_name
+        train = self.mode.end_epoch()
+        self._check_finite(train["loss"], epoch)
+        val = self.mode.evaluate(self.dataset.val)
+        self._check_finite(val["loss"], epoch)
         lr = self.lr
-        self.schedule.step_epoch(val_loss)
+        for schedule in self.schedules.values():
+            schedule.step_epoch(val["loss"])
         state.epoch = epoch + 1
         state.elapsed = time.time() - state.started_at
-        return {
+        row: dict[str, Any] = {
             "epoch": state.epoch,
             "step": state.step,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            f"train_{name}": self.objective.finish_score(score_sum, n),
-            f"val_{name}": val_score,
-            "lr": lr,
-            "seconds": seconds,
-            "samples_per_sec": n / seconds if seconds > 0 else 0.0,
+            "train_loss": train.pop("loss"),
+            "val_loss": val.pop("loss"),
         }
+        row.update({f"train_{k}": v for k, v in train.items()})
+        row.update({f"val_{k}": v for k, v in val.items()})
+        row.update(
+            {"lr": lr, "seconds": seconds, "samples_per_sec": n / seconds if seconds > 0 else 0.0}
+        )
+        return row
 
     def _check_finite(self, value: float, epoch: int) -> None:
         if not math.isfinite(value):
@@ -241,29 +251,14 @@ class Trainer:
         self._emit("on_train_end")
 
     # -- evaluation ---------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, split: Split) -> tuple[float, float]:
-        """Mean loss and accuracy (or R2) on a split, in eval mode, batched."""
-        was_training = self.model.training
-        self.model.eval()
-        x, y = split.x.to(self.device), split.y.to(self.device)
-        loss_sum = torch.zeros((), device=self.device)
-        preds = []
-        for start in range(0, len(y), EVAL_BATCH):
-            xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
-            out = self.model(xb)
-            loss_sum.add_(self.objective.loss(out, yb), alpha=len(yb))
-            preds.append(self.objective.predict(out))
-        self.model.train(was_training)
-        n = max(len(y), 1)
-        sums = self.objective.score_sums(torch.cat(preds), y)
-        return float(loss_sum) / n, self.objective.finish_score(sums, n)
+        """Mean loss and the mode's score (accuracy or R2) on a split, in eval mode."""
+        metrics = self.mode.evaluate(split)
+        return metrics["loss"], metrics[self.mode.score_name]
 
     def final_metrics(self) -> dict[str, float]:
-        name = self.objective.score_name
         metrics: dict[str, float] = {}
         for split_name in ("train", "val", "test"):
-            loss, score = self.evaluate(self.dataset.split(split_name))
-            metrics[f"{split_name}_loss"] = loss
-            metrics[f"{split_name}_{name}"] = score
+            for key, value in self.mode.evaluate(self.dataset.split(split_name)).items():
+                metrics[f"{split_name}_{key}"] = value
         return metrics

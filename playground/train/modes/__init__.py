@@ -1,0 +1,25 @@
+"""Training modes: one registry entry per kind of training (supervised, ...).
+
+A new mode is a new file with a TrainingMode subclass and one line here.
+"""
+
+from __future__ import annotations
+
+from playground.errors import TrainingError
+from playground.train.modes.alternating import AlternatingMode
+from playground.train.modes.base import TrainingMode
+from playground.train.modes.supervised import SupervisedMode
+
+MODES: dict[str, type[TrainingMode]] = {m.name: m for m in (SupervisedMode, AlternatingMode)}
+
+
+def get_mode(name: str) -> type[TrainingMode]:
+    try:
+        return MODES[name]
+    except KeyError:
+        raise TrainingError(
+            f"Unknown training mode {name!r}.", f"Choose one of: {', '.join(MODES)}."
+        ) from None
+
+
+__all__ = ["MODES", "AlternatingMode", "SupervisedMode", "TrainingMode", "get_mode"]

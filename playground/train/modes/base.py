@@ -1,0 +1,101 @@
+"""What a training mode is: the batch step, the losses and the scores of one kind of training.
+
+The trainer owns the loop (epochs, shuffling, control, events, the run's modules, optimisers
+and schedules); a mode owns what happens inside a step and what a run's numbers mean. A mode
+names the modules it trains (`module_names`) and says what data each one sees
+(`signatures`), so a run can hold several named modules, each with its own optimiser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+from playground.errors import TrainingError
+from playground.model.build import BuiltModel, DataSignature, check_model
+from playground.model.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from playground.data.dataset import Dataset, Split
+    from playground.train.trainer import Trainer
+
+
+class TrainingMode:
+    """Override `step`, `end_epoch` and `evaluate`; the rest has working defaults."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    module_names: ClassVar[tuple[str, ...]] = ("model",)
+    # The primary score, shown as train_<score> / val_<score> beside the losses.
+    score_name: str = "score"
+    # Whether a 2D dataset's decision boundary means something for this mode.
+    draws_boundary: ClassVar[bool] = False
+
+    def __init__(self, trainer: Trainer, options: Mapping[str, Any]) -> None:
+        self.trainer = trainer
+        self.options = dict(options)
+
+    # -- how the run's modules fit together (called before any module exists) ------------
+    @classmethod
+    def signatures(
+        cls, dataset: Dataset, specs: Mapping[str, ModelSpec], options: Mapping[str, Any]
+    ) -> dict[str, DataSignature]:
+        """What each module receives and must produce, in build order. Default: every module
+        maps the dataset's input to its outputs."""
+        cls.check_modules(specs)
+        return {name: DataSignature.of(dataset) for name in cls.module_names}
+
+    @classmethod
+    def check_modules(cls, specs: Mapping[str, ModelSpec]) -> None:
+        missing = [n for n in cls.module_names if n not in specs]
+        extra = [n for n in specs if n not in cls.module_names]
+        if missing or extra:
+            raise TrainingError(
+                f"Mode '{cls.name}' trains the modules {', '.join(cls.module_names)}; "
+                f"the run gives {', '.join(specs) or 'none'}.",
+                f"Give one model spec for each of: {', '.join(cls.module_names)}.",
+            )
+
+    @classmethod
+    def check(
+        cls, dataset: Dataset, specs: Mapping[str, ModelSpec], options: Mapping[str, Any]
+    ) -> dict[str, BuiltModel]:
+        """Validate every module against its data without allocating (meta device).
+        Returns each module's shape table; raises SpecError / TrainingError."""
+        return {
+            name: check_model(specs[name], signature)
+            for name, signature in cls.signatures(dataset, specs, options).items()
+        }
+
+    # -- the loop's hooks --------------------------------------------------------------
+    @property
+    def train_size(self) -> int:
+        return len(self.trainer.dataset.train)
+
+    def begin_epoch(self, order: torch.Tensor) -> None:
+        """`order` is the epoch's shuffled permutation of training indices, on the device."""
+
+    def step(self, idx: torch.Tensor, start: int) -> torch.Tensor:
+        """Train on the batch `idx` (rows `start:start+len(idx)` of the epoch's order).
+        Returns the batch loss as a detached device tensor (no host sync)."""
+        raise NotImplementedError
+
+    def end_epoch(self) -> dict[str, float]:
+        """The epoch's training metrics, unprefixed ({"loss": ..., score_name: ...}).
+        A reporting point: host syncs are fine."""
+        raise NotImplementedError
+
+    def evaluate(self, split: Split) -> dict[str, float]:
+        """Metrics on a split in eval mode, unprefixed; must include "loss"."""
+        raise NotImplementedError
+
+    def probe(self, x: torch.Tensor) -> torch.Tensor:
+        """A forward pass through the run's modules, for diagnostics (dead units)."""
+        raise NotImplementedError
+
+    def lr(self) -> float:
+        """The learning rate shown in the curves: the first module's."""
+        optimizer = next(iter(self.trainer.optimizers.values()))
+        return float(optimizer.param_groups[0]["lr"])
