@@ -14,6 +14,7 @@ from playground.charts.training import (
     decision_boundary,
     gradient_norms,
     learning_rate_curve,
+    thin_rows,
     training_curves,
 )
 from playground.errors import PlaygroundError
@@ -21,6 +22,14 @@ from playground.model import check_model
 from playground.runs import RunRequest
 from ui.state import current_dataset, get_dataset, registry, show_error, store
 from ui.train_options import training_options
+
+# While a run trains: points per curve and points over the decision boundary.
+LIVE_CURVE_POINTS = 300
+LIVE_BOUNDARY_POINTS = 300
+# The progress line updates every second; the charts every CHART_SECONDS. Redrawing four
+# Plotly charts every second took a laptop's browser about 0.8 of a core, which a run on the
+# same machine lost (bench/bench_app.py: 0.71-0.83 of the CLI's speed at 1 s, 0.93 at 2 s).
+CHART_SECONDS = 2.0
 
 st.title("Train")
 dataset = current_dataset()
@@ -108,8 +117,23 @@ def live_view(job_id: str) -> None:
         cols = st.columns(len(snap.final_metrics))
         for col, (name, value) in zip(cols, snap.final_metrics.items(), strict=True):
             col.metric(name.replace("_", " "), f"{value:.4f}")
+
+
+@st.fragment(run_every=CHART_SECONDS if active else None)
+def live_charts(job_id: str) -> None:
+    snap = registry().snapshot(job_id)
+    if snap is None:
+        return  # the stored view draws them
     run_data = get_dataset(snap.dataset, snap.dataset_params) if snap.boundary else None
-    _charts(snap.history, snap.records, snap.score_name, snap.boundary, run_data, snap.labels)
+    _charts(
+        snap.history,
+        snap.records,
+        snap.score_name,
+        snap.boundary,
+        run_data,
+        snap.labels,
+        live=snap.active,
+    )
 
 
 def _stored_view(run_id: str) -> None:
@@ -143,19 +167,31 @@ def _charts(
     boundary: object,
     data: object,
     labels: dict,
+    live: bool = False,
 ) -> None:
+    """The curves, gradient norms, learning rate and (2D data) decision boundary. While a run
+    trains, the browser redraws them every second on the same machine as the training, so
+    they draw bounded numbers of points then (bench/bench_app.py measures what it costs)."""
     if not history:
         st.caption("Curves appear after the first epoch.")
         return
+    last = history[-1]
+    if live:
+        history, records = (
+            thin_rows(history, LIVE_CURVE_POINTS),
+            thin_rows(records, LIVE_CURVE_POINTS),
+        )
     left, right = st.columns(2)
     left.plotly_chart(training_curves(history, score_name), key="curves")
     if boundary is not None:
-        right.plotly_chart(decision_boundary(boundary, data, data.class_names), key="boundary")
+        points = LIVE_BOUNDARY_POINTS if live else None
+        figure = decision_boundary(boundary, data, data.class_names, max_points=points)
+        right.plotly_chart(figure, key="boundary")
     else:
         right.plotly_chart(learning_rate_curve(history), key="lr")
     left2, right2 = st.columns(2)
     left2.plotly_chart(gradient_norms(records or history, labels), key="grads")
-    for warning in gradient_warnings(history[-1], labels):
+    for warning in gradient_warnings(last, labels):
         (right2.error if warning.level == "error" else right2.warning)(warning.text)
     if boundary is not None:
         right2.plotly_chart(learning_rate_curve(history), key="lr2")
@@ -163,5 +199,6 @@ def _charts(
 
 if job_id:
     live_view(job_id)
+    live_charts(job_id)
 else:
     st.info("Choose options and press **Start training**. Curves update live, about once a second.")

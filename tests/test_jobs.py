@@ -274,6 +274,8 @@ def _workers_of(pid: int) -> list[str]:
                 stat = (proc_dir / "stat").read_text()
             except OSError:
                 continue
-            if (b"multiprocessing" in cmdline and str(pid) in cmdline.decode(errors="replace")) or (stat.rsplit(")", 1)[-1].split()[1] == str(pid) and b"spawn" in cmdline):
+            if (b"multiprocessing" in cmdline and str(pid) in cmdline.decode(errors="replace")) or (
+                stat.rsplit(")", 1)[-1].split()[1] == str(pid) and b"spawn" in cmdline
+            ):
                 found.append(proc_dir.name)
     return found

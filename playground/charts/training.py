@@ -177,14 +177,29 @@ def dead_relu_chart(history: Rows, layer_labels: Mapping[str, str] | None = None
     return fig
 
 
+def thin_rows(rows: Rows, max_rows: int) -> Rows:
+    """At most `max_rows` evenly spaced rows, always keeping the first and the last: a long
+    run's curves keep their shape while the browser draws a bounded number of points."""
+    n = len(rows)
+    if n <= max_rows or max_rows < 2:
+        return list(rows)
+    picks = np.linspace(0, n - 1, max_rows).round().astype(int)
+    return [rows[i] for i in dict.fromkeys(picks.tolist())]
+
+
 def decision_boundary(
     grid: BoundaryGrid,
     dataset: Dataset,
     class_names: Sequence[str] | None = None,
     splits: Sequence[str] = ("train", "test"),
+    max_points: int | None = None,
 ) -> go.Figure:
     """The model's output over the plane as a heatmap (trace 0, z shaped (res, res)), with the
     points of `splits` on top: one trace per (split, class), or per split for regression.
+
+    `max_points` draws at most that many points in all (the same evenly spaced rows of each
+    split every time, so a live chart does not flicker) and says so in the title: drawing
+    hundreds of markers every second costs the browser more than the training it shows.
 
     Probabilities use TensorFlow Playground's orange (class 0) / blue (class 1) diverging
     scale; multiclass grids colour each predicted class; regression shares one colour axis
@@ -193,20 +208,24 @@ def decision_boundary(
     """
     names = [plain(n) for n in (class_names or dataset.class_names or [])]
     fig = go.Figure(_heatmap(grid, names))
+    total = sum(len(dataset.split(s)) for s in splits)
+    keep = 1.0 if not max_points or total <= max_points else max_points / total
     for split in splits:
         part = dataset.split(split)
         if not len(part):
             continue
-        x = part.x.float().numpy()
+        rows = np.linspace(0, len(part) - 1, max(1, int(len(part) * keep))).round().astype(int)
+        rows = np.unique(rows)
+        x = part.x[rows].float().numpy()
         colour, width = POINT_OUTLINE.get(split, ("black", 1.0))
         marker = {"symbol": SPLIT_SYMBOLS.get(split, "circle"), "size": 7}
         marker["line"] = {"color": colour, "width": width}
         if dataset.task == "regression":
-            y = part.y.numpy() * dataset.target_std + dataset.target_mean
+            y = part.y[rows].numpy() * dataset.target_std + dataset.target_mean
             fig.add_trace(_points(x, SPLIT_TITLES.get(split, split), {**marker, "color": y}, split))
             fig.data[-1].marker.coloraxis = "coloraxis"
             continue
-        y = part.y.numpy()
+        y = part.y[rows].numpy()
         for k, name in enumerate(names):
             mask = y == k
             if mask.any():
@@ -225,6 +244,12 @@ def decision_boundary(
         legend={"orientation": "h", "y": -0.15},
         margin={"t": 30},
     )
+    if keep < 1.0:
+        shown = sum(len(t.x) for t in fig.data[1:])
+        fig.update_layout(
+            title={"text": f"{shown} of {total} points shown while training", "font": {"size": 12}},
+            margin={"t": 40},
+        )
     if grid.kind == "value":
         fig.update_layout(
             coloraxis={"colorscale": DIVERGING, "cmid": 0.0, "colorbar": {"title": "value"}}

@@ -6,7 +6,9 @@ It never opens the run store: everything goes back to the server process as RunU
 from __future__ import annotations
 
 import os
+import queue
 import signal
+import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -38,12 +40,51 @@ class SharedControl(RunControl):
         time.sleep(0.02)
 
 
-def _warm_up() -> None:
-    """Pay one-time costs before the first task: the first shape check on the meta device
-    imports PyTorch's decompositions (and sympy), seconds on a small machine."""
-    from playground.model.build import DataSignature, check_model
+class _Sender:
+    """Sends messages to the server from a thread of their own, in order, so the training
+    loop never waits on a full pipe while the server is busy drawing a page."""
 
-    check_model([{"kind": "linear", "out_features": 2}], DataSignature((2,), 2))
+    def __init__(self, events: Connection) -> None:
+        self._events = events
+        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self.broken = False
+        self._thread = threading.Thread(target=self._run, name="sender", daemon=True)
+        self._thread.start()
+
+    def send(self, message: tuple[str, Any]) -> None:
+        if self.broken:
+            raise BrokenPipeError("the server is gone")
+        self._queue.put(message)
+
+    def flush(self) -> None:
+        """Wait until everything queued so far has been written to the pipe."""
+        done = threading.Event()
+        self._queue.put(("__flush__", done))
+        while not done.wait(0.5):
+            if self.broken or not self._thread.is_alive():
+                raise BrokenPipeError("the server is gone")
+
+    def _run(self) -> None:
+        while (message := self._queue.get()) is not None:
+            if message[0] == "__flush__":
+                message[1].set()
+                continue
+            try:
+                self._events.send(message)
+            except (OSError, EOFError):
+                self.broken = True
+                return
+
+
+def _warm_up() -> None:
+    """Pay one-time costs before the first task, not during it: the first shape check on the
+    meta device imports PyTorch's decompositions (and sympy), the first run imports the data,
+    analysis and optimiser code and initialises autograd: seconds on a small machine."""
+    from playground.runs import RunRequest, execute
+
+    spec = [{"kind": "linear", "out_features": 4}, {"kind": "relu"}, {"kind": "linear"}]
+    request = RunRequest.supervised("xor", {"n_samples": 60}, spec, {"epochs": 1, "device": "cpu"})
+    execute(request, "warm-up", lambda update: None)
 
 
 def worker_main(tasks: Connection, events: Connection, cell: Any, server_pid: int) -> None:
@@ -55,7 +96,8 @@ def worker_main(tasks: Connection, events: Connection, cell: Any, server_pid: in
     from playground.store.update import RunUpdate
 
     _warm_up()
-    events.send(("ready", os.getpid()))
+    sender = _Sender(events)
+    sender.send(("ready", os.getpid()))
     while True:
         try:
             item = tasks.recv()
@@ -67,7 +109,7 @@ def worker_main(tasks: Connection, events: Connection, cell: Any, server_pid: in
         control = SharedControl(cell, number, server_pid)
 
         def send(update: object) -> None:
-            events.send(("update", update))
+            sender.send(("update", update))
 
         try:
             try:
@@ -82,6 +124,7 @@ def worker_main(tasks: Connection, events: Connection, cell: Any, server_pid: in
                     control=control,
                     initial_weights=task.initial_weights,
                 )
-            events.send(("done", task.run_id))
+            sender.send(("done", task.run_id))
+            sender.flush()
         except (BrokenPipeError, EOFError, ConnectionError):
             return  # the server is gone: nobody to report to

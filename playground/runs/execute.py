@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from playground.data import Dataset, load_dataset
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, TrainingError
 from playground.model.build import BuiltModel
 from playground.runs.reporter import RunReporter, UpdateSink
 from playground.runs.request import RunRequest
@@ -75,7 +75,7 @@ def check_request(request: RunRequest, dataset: Dataset | None = None) -> Checke
     modules = mode.check(dataset, request.modules, request.mode_options)
     for name, overrides in request.module_configs.items():
         if name not in modules:
-            raise PlaygroundError(
+            raise TrainingError(
                 f"module_configs names '{name}', which is not a module of this run.",
                 f"Modules: {', '.join(modules)}.",
             )

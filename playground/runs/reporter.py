@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from playground.train.trainer import Trainer
 
 UpdateSink = Callable[[RunUpdate], None]
-FLUSH_SECONDS = 0.25
+FLUSH_SECONDS = 0.5  # pages redraw once a second
 CHECKPOINT_SECONDS = 5.0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from torch import nn
 
 from playground.errors import RunNotFoundError
-from playground.status import ACTIVE_STATUSES, INTERRUPTED
+from playground.status import ACTIVE_STATUSES, ENDED_STATUSES, INTERRUPTED
 from playground.store.checkpoint import load_weights, save_weights, write_bytes
 from playground.store.histograms import (
     HISTOGRAM_SCHEMA,
@@ -28,6 +28,7 @@ from playground.store.histograms import (
 )
 from playground.store.paths import data_dir
 from playground.store.process import current_owner, owner_alive
+from playground.store.update import RunUpdate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -186,33 +187,36 @@ class RunStore:
     def set_status(
         self, run_id: str, status: str, message: str = "", *, final: bool = False
     ) -> None:
-        now = time.time()
         with self._connect() as db:
-            db.execute(
-                "UPDATE runs SET status=?, message=?, updated_at=?, finished_at=? WHERE id=?",
-                (status, message, now, now if final else None, run_id),
-            )
+            _set_status(db, run_id, status, message, final)
 
     def append_epochs(
         self, run_id: str, rows: list[dict[str, Any]], records: list[dict[str, Any]] = ()
     ) -> None:
         """Add epoch rows (each with an 'epoch' key) and step records (each with 'step')."""
-        if not rows and not records:
-            return
+        if rows or records:
+            with self._connect() as db:
+                _append_epochs(db, run_id, rows, records)
+
+    def apply_update(self, update: RunUpdate) -> None:
+        """Store what a run reported, in one transaction. A checkpoint's file is written
+        first and the status last, so a reader never sees a finished run without its weights
+        and final metrics."""
+        if update.weights is not None:
+            self.save_weights_bytes(update.run_id, update.weights)
+        run_id = update.run_id
         with self._connect() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?,?,?)",
-                [(run_id, r["epoch"], _dumps(r)) for r in rows],
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO records (run_id, step, row) VALUES (?,?,?)",
-                [(run_id, r["step"], _dumps(r)) for r in records],
-            )
-            if rows:
+            _append_epochs(db, run_id, update.rows, update.records)
+            delete_histogram_steps(db, run_id, update.dropped_histogram_steps)
+            insert_histograms(db, run_id, update.histograms)
+            if update.final_metrics is not None:
                 db.execute(
-                    "UPDATE runs SET epochs_done=?, updated_at=? WHERE id=?",
-                    (max(r["epoch"] for r in rows), time.time(), run_id),
+                    "UPDATE runs SET final_metrics=? WHERE id=?",
+                    (_dumps(update.final_metrics), run_id),
                 )
+            if update.status is not None:
+                final = update.status in ENDED_STATUSES
+                _set_status(db, run_id, update.status, update.message, final)
 
     def set_final_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         with self._connect() as db:
@@ -321,6 +325,37 @@ class RunStore:
                 f"Run {run_id} has no saved weights yet.", "Wait for its first epoch to finish."
             )
         load_weights(module, path)
+
+
+def _set_status(
+    db: sqlite3.Connection, run_id: str, status: str, message: str, final: bool
+) -> None:
+    now = time.time()
+    db.execute(
+        "UPDATE runs SET status=?, message=?, updated_at=?, finished_at=? WHERE id=?",
+        (status, message, now, now if final else None, run_id),
+    )
+
+
+def _append_epochs(
+    db: sqlite3.Connection,
+    run_id: str,
+    rows: Sequence[dict[str, Any]],
+    records: Sequence[dict[str, Any]],
+) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?,?,?)",
+        [(run_id, r["epoch"], _dumps(r)) for r in rows],
+    )
+    db.executemany(
+        "INSERT OR REPLACE INTO records (run_id, step, row) VALUES (?,?,?)",
+        [(run_id, r["step"], _dumps(r)) for r in records],
+    )
+    if rows:
+        db.execute(
+            "UPDATE runs SET epochs_done=?, updated_at=? WHERE id=?",
+            (max(r["epoch"] for r in rows), time.time(), run_id),
+        )
 
 
 def _dumps(value: Any) -> str:
