@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from playground.train.trainer import Trainer
 
 MAX_RECORDS = 2000  # step records kept in memory; older ones are thinned, not dropped wholesale
-DEAD_UNIT_SAMPLES = 512
 
 
 def layer_key(module_name: str) -> str:
@@ -57,19 +56,17 @@ class GradientStats(Callback):
         self.latest: dict[str, dict[str, float]] = {}
         self._group_of: torch.Tensor | None = None
         self._params: list[nn.Parameter] = []
+        self._weights: list[torch.Tensor] = []
         self._keys: list[str] = []
 
     def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
         if self._group_of is None:
             self._setup(trainer)
         params = self._params
-        zeros = [torch.zeros_like(p) for p in params if p.grad is None]
-        fill = iter(zeros)
-        grads = [p.grad if p.grad is not None else next(fill) for p in params]
-        # Two fused calls for every tensor's norm, then per-layer sqrt(sum of squares).
-        per_tensor = torch.stack(
-            torch._foreach_norm(grads) + torch._foreach_norm([p.detach() for p in params])
-        )
+        grads = [p.grad if p.grad is not None else self._zeros(p) for p in params]
+        # One fused call for every tensor's norm (gradients, then weights), then per-layer
+        # sqrt(sum of squares) and one host sync.
+        per_tensor = torch.stack(torch._foreach_norm([*grads, *self._weights]))
         squares = torch.zeros(2, len(self._keys), device=per_tensor.device)
         squares.index_add_(1, self._group_of, per_tensor.view(2, -1).float() ** 2)
         grad_norms, weight_norms = squares.sqrt().tolist()  # the one host sync
@@ -77,9 +74,14 @@ class GradientStats(Callback):
         record["weight_norms"] = dict(zip(self._keys, weight_norms, strict=True))
         self.latest = {"grad_norms": record["grad_norms"], "weight_norms": record["weight_norms"]}
 
+    def _zeros(self, param: nn.Parameter) -> torch.Tensor:
+        """A frozen parameter (or one not yet reached) has no gradient: its norm is 0."""
+        return torch.zeros((), device=param.device)
+
     def _setup(self, trainer: Trainer) -> None:
         named = list(trainer.model.named_parameters())
         self._params = [p for _, p in named]
+        self._weights = [p.detach() for p in self._params]  # views: they follow the updates
         keys = [layer_key(name) for name, _ in named]
         self._keys = list(dict.fromkeys(keys))
         index = {k: i for i, k in enumerate(self._keys)}
@@ -90,31 +92,40 @@ class GradientStats(Callback):
 
 
 class DeadUnits(Callback):
-    """Fraction of ReLU units that output zero for every one of a fixed set of validation
-    examples, per ReLU layer, at each epoch end."""
+    """Fraction of ReLU units that output zero for every example of the validation split, per
+    ReLU layer, at each epoch end. Measured on the epoch's validation pass itself (hooks
+    only while it runs), so it costs no forward pass of its own."""
+
+    def __init__(self) -> None:
+        self._relus: list[tuple[str, nn.Module]] | None = None
+        self._alive: dict[str, torch.Tensor] = {}
+        self._hooks: list[Any] = []
+
+    def on_validation_start(self, trainer: Trainer) -> None:
+        if self._relus is None:
+            self._relus = [
+                (name, m) for name, m in trainer.model.named_modules() if isinstance(m, nn.ReLU)
+            ]
+        self._alive = {}
+        self._hooks = [
+            module.register_forward_hook(lambda _m, _i, out, name=name: self._seen(name, out))
+            for name, module in self._relus
+        ]
+
+    def _seen(self, name: str, out: torch.Tensor) -> None:
+        alive = (out > 0).any(dim=0)  # validation runs in chunks: a unit alive in any counts
+        self._alive[name] = alive if name not in self._alive else self._alive[name] | alive
+
+    def on_validation_end(self, trainer: Trainer) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
 
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
-        relus = [(name, m) for name, m in trainer.model.named_modules() if isinstance(m, nn.ReLU)]
-        if not relus:
+        names = list(self._alive)
+        if not names:
             return
-        alive: dict[str, torch.Tensor] = {}
-        hooks = [
-            module.register_forward_hook(
-                lambda _m, _i, out, name=name: alive.__setitem__(name, (out > 0).any(dim=0))
-            )
-            for name, module in relus
-        ]
-        was_training = trainer.model.training
-        trainer.model.eval()
-        try:
-            with torch.no_grad():
-                trainer.mode.probe(trainer.dataset.val.x[:DEAD_UNIT_SAMPLES].to(trainer.device))
-        finally:
-            for hook in hooks:
-                hook.remove()
-            trainer.model.train(was_training)
-        names = list(alive)
-        fractions = torch.stack([1 - alive[n].float().mean() for n in names]).tolist()
+        fractions = torch.stack([1 - self._alive[n].float().mean() for n in names]).tolist()
         row["dead_relu"] = {layer_key(n): f for n, f in zip(names, fractions, strict=True)}
 
 

@@ -42,6 +42,11 @@ class Callback:
     def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
         """Every `record_every` steps, a reporting point: host syncs are fine. Add to `record`."""
 
+    def on_validation_start(self, trainer: Trainer) -> None:
+        """Before the epoch's validation pass (the model in eval mode, no gradients)."""
+
+    def on_validation_end(self, trainer: Trainer) -> None: ...
+
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         """After validation; callbacks may add entries to `row` before it is stored."""
 

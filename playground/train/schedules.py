@@ -19,6 +19,10 @@ class Schedule:
     scheduler: lr_scheduler.LRScheduler | lr_scheduler.ReduceLROnPlateau | None
     step_on: StepOn
 
+    @property
+    def per_batch(self) -> bool:
+        return self.scheduler is not None and self.step_on == "batch"
+
     def step_batch(self) -> None:
         if self.scheduler is not None and self.step_on == "batch":
             self.scheduler.step()

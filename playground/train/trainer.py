@@ -162,6 +162,7 @@ class Trainer:
         n = mode.train_size
         shuffle = torch.Generator().manual_seed(cfg.seed)
         checkpoint = self.control.checkpoint
+        on_pause, on_resume = self._on_pause, self._on_resume
         # Only callbacks that listen to every step are called every step.
         batch_listeners = [
             c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
@@ -175,7 +176,7 @@ class Trainer:
                 order = torch.randperm(n, generator=shuffle).to(self.device)
                 mode.begin_epoch(order)
                 for start in range(0, n, cfg.batch_size):
-                    checkpoint(self._on_pause, self._on_resume)
+                    checkpoint(on_pause, on_resume)
                     idx = order[start : start + cfg.batch_size]
                     loss = mode.step(idx, start)
                     state.step += 1
@@ -211,7 +212,11 @@ class Trainer:
         state = self.state
         train = self.mode.end_epoch()
         self._check_finite(train["loss"], epoch)
-        val = self.mode.evaluate(self.dataset.val)
+        self._emit("on_validation_start")
+        try:
+            val = self.mode.evaluate(self.dataset.val)
+        finally:
+            self._emit("on_validation_end")
         self._check_finite(val["loss"], epoch)
         lr = self.lr
         for schedule in self.schedules.values():

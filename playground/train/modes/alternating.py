@@ -119,6 +119,3 @@ class AlternatingMode(TrainingMode):
         n = max(len(y), 1)
         sums = self.objective.score_sums(torch.cat(preds), y)
         return {"loss": float(loss_sum) / n, self.score_name: self.objective.finish_score(sums, n)}
-
-    def probe(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x))

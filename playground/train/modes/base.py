@@ -91,10 +91,6 @@ class TrainingMode:
         """Metrics on a split in eval mode, unprefixed; must include "loss"."""
         raise NotImplementedError
 
-    def probe(self, x: torch.Tensor) -> torch.Tensor:
-        """A forward pass through the run's modules, for diagnostics (dead units)."""
-        raise NotImplementedError
-
     def lr(self) -> float:
         """The learning rate shown in the curves: the first module's."""
         optimizer = next(iter(self.trainer.optimizers.values()))

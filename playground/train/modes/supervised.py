@@ -1,7 +1,8 @@
 """Supervised learning: one model, one loss against the labels, accuracy or R2.
 
 The step is the hot path of every run, so it does only what a hand-written loop does plus
-two cheap device ops (the loss sum and the epoch's predictions, scored once at its end).
+one device copy (the batch's outputs into the epoch's buffer) and a list append (its loss):
+the epoch's training loss and score are computed from those once, at its end.
 """
 
 from __future__ import annotations
@@ -47,18 +48,18 @@ class SupervisedMode(TrainingMode):
         self.x = dataset.train.x.to(device)
         self.y = dataset.train.y.to(device)
         self.l1_params = [p for p in self.model.parameters() if p.dim() >= 2] if cfg.l1 else []
-        self.pred_dtype = torch.float32 if self.objective.task == "regression" else torch.long
         self.weights = trainer.sample_weights
+        width = trainer.modules["model"].output_shape[0]
+        # The epoch's outputs and batch losses, scored once at its end.
+        self._outputs = torch.empty(len(self.y), width, device=device)
+        self._losses: list[torch.Tensor] = []
+        self._sizes: list[int] = []
         self._order = self.y
-        self._loss_sum = torch.zeros((), device=device)
-        self._preds = torch.empty(0, device=device)
+        self._step_batch = self.schedule.step_batch if self.schedule.per_batch else None
 
     def begin_epoch(self, order: torch.Tensor) -> None:
         self._order = order
-        self._loss_sum = torch.zeros((), device=self.x.device)
-        # Predictions are kept per epoch and scored once at its end: one copy per step
-        # instead of several small reductions.
-        self._preds = torch.empty(len(self.y), dtype=self.pred_dtype, device=self.x.device)
+        self._losses, self._sizes = [], []
 
     def step(self, idx: torch.Tensor, start: int) -> torch.Tensor:
         cfg = self.trainer.config
@@ -75,19 +76,21 @@ class SupervisedMode(TrainingMode):
         if cfg.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.optimizer.step()
-        self.schedule.step_batch()
+        if self._step_batch is not None:
+            self._step_batch()
         loss = loss.detach()
-        self._loss_sum.add_(loss, alpha=len(idx))
-        self._preds[start : start + len(idx)] = self.objective.predict(out.detach())
+        self._losses.append(loss)
+        self._sizes.append(len(idx))
+        self._outputs[start : start + len(idx)] = out.detach()
         return loss
 
     def end_epoch(self) -> dict[str, float]:
-        n = len(self.y)
-        sums = self.objective.score_sums(self._preds, self.y[self._order])
-        return {
-            "loss": float(self._loss_sum) / n,
-            self.score_name: self.objective.finish_score(sums, n),
-        }
+        n = sum(self._sizes)
+        sizes = torch.tensor(self._sizes, dtype=torch.float32, device=self.x.device)
+        loss = float(torch.stack(self._losses).float() @ sizes) / n
+        preds = self.objective.predict(self._outputs[:n])
+        sums = self.objective.score_sums(preds, self.y[self._order[:n]])
+        return {"loss": loss, self.score_name: self.objective.finish_score(sums, n)}
 
     @torch.no_grad()
     def evaluate(self, split: Split) -> dict[str, float]:
@@ -106,6 +109,3 @@ class SupervisedMode(TrainingMode):
         n = max(len(y), 1)
         sums = self.objective.score_sums(torch.cat(preds), y)
         return {"loss": float(loss_sum) / n, self.score_name: self.objective.finish_score(sums, n)}
-
-    def probe(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
