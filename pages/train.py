@@ -154,7 +154,7 @@ def _stored_view(run_id: str) -> None:
     score = "r2" if any("val_r2" in row for row in history) else "acc"
     try:
         run_data = get_dataset(record.dataset, record.dataset_params)
-        labels = {r.index: f"{r.index} {r.label}" for r in check_model(record.spec, run_data).rows}
+        labels = {r.index: r.label for r in check_model(record.spec, run_data).rows}
     except PlaygroundError:
         run_data, labels = None, {}
     _charts(history, store().records(run_id), score, None, run_data, labels)

@@ -7,6 +7,7 @@ Screenshots land in test-artifacts/ on failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -48,8 +49,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def streamlit_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     port = _free_port()
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data")}
     cmd = [
@@ -80,15 +81,21 @@ def server(tmp_path: Path) -> Iterator[str]:
             raise RuntimeError(
                 "streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:]
             )
-        yield url
+        yield proc, url
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:  # a training thread still running holds it open
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with streamlit_server(tmp_path) as (_, url):
+        yield url
 
 
 @pytest.fixture
@@ -191,3 +198,47 @@ def test_fairness_page_audits_a_run_and_downloads_the_report(
     assert html.startswith("<!DOCTYPE html>") and run.run_id in html
     assert "hiring &lt;b&gt;demo&lt;/b&gt;" in html and "<b>demo</b>" not in html
     assert "Fairness audit" in html and "Mitigation" in html
+
+
+def _start_a_long_run(pg, server: str) -> str:
+    pg.goto(server)
+    pg.get_by_role("heading", name="Data").wait_for()
+    pg.goto(f"{server}/train")
+    epochs = pg.get_by_label("epochs", exact=True)
+    epochs.fill("100000")
+    epochs.press("Enter")
+    pg.wait_for_timeout(500)
+    pg.get_by_role("button", name="Start training").click()
+    pg.get_by_text(re.compile(r"^Run \S+ · running · epoch [1-9]")).first.wait_for(timeout=90_000)
+    return _progress_text(pg).split()[1]
+
+
+def test_stopping_the_server_stops_its_runs_and_workers(tmp_path: Path, page) -> None:
+    from playground.store import RunStore
+
+    with streamlit_server(tmp_path) as (proc, url):
+        run_id = _start_a_long_run(page, url)
+        workers = _children(proc.pid)
+        assert workers  # the run trains in a worker process, not in the server
+        proc.terminate()  # SIGTERM, as a service manager or Ctrl+C would stop it
+        proc.wait(30)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    record = RunStore(tmp_path / "data").get_run(run_id)
+    assert record.status == "stopped", (record.status, record.message)
+    assert record.epochs_done >= 1
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for proc_dir in Path("/proc").iterdir():
+        if proc_dir.name.isdigit():
+            try:
+                stat = (proc_dir / "stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append(int(proc_dir.name))
+    return found

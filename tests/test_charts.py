@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -18,6 +20,7 @@ from playground.charts.training import (
     decision_boundary,
     gradient_norms,
     learning_rate_curve,
+    thin_rows,
     training_curves,
 )
 from playground.data import load_dataset
@@ -116,6 +119,40 @@ def test_decision_boundary_heatmap_and_point_traces() -> None:
     assert train.marker.symbol != test.marker.symbol
     assert train.marker.line.color != test.marker.line.color
     assert sum(len(t.x) for t in fig.data[1:3]) == len(data.train)
+
+
+def test_a_live_boundary_draws_a_bounded_stable_subset_of_the_points() -> None:
+    data = make_xor(n=400)  # 400 train + 100 test points
+    grid = decision_grid(nn.Linear(2, 2), data, resolution=10)
+    full = decision_boundary(grid, data)
+    live = decision_boundary(grid, data, max_points=100)
+    shown = sum(len(t.x) for t in live.data[1:])
+    assert 95 <= shown <= 100 and sum(len(t.x) for t in full.data[1:]) == 500
+    assert live.layout.title.text == f"{shown} of 500 points shown while training"
+    assert full.layout.title.text is None
+    # Both splits keep their share, each point keeps its class colour and position.
+    train_live = sum(len(t.x) for t in live.data[1:3])
+    assert 75 <= train_live <= 80
+    points = {
+        (round(x, 6), round(y, 6)) for t in full.data[1:] for x, y in zip(t.x, t.y, strict=True)
+    }
+    assert all(
+        (round(x, 6), round(y, 6)) in points
+        for t in live.data[1:]
+        for x, y in zip(t.x, t.y, strict=True)
+    )
+    again = decision_boundary(grid, data, max_points=100)  # the same subset every second
+    assert [list(t.x) for t in again.data[1:]] == [list(t.x) for t in live.data[1:]]
+
+
+def test_thin_rows_keeps_the_ends_and_bounds_the_count() -> None:
+    rows = [{"epoch": i} for i in range(1, 1001)]
+    thin = thin_rows(rows, 300)
+    assert len(thin) == 300 and thin[0] == rows[0] and thin[-1] == rows[-1]
+    epochs = [r["epoch"] for r in thin]
+    assert epochs == sorted(set(epochs))  # in order, no repeats
+    assert max(b - a for a, b in itertools.pairwise(epochs)) <= 4  # evenly spread
+    assert thin_rows(rows[:50], 300) == rows[:50]
 
 
 def test_decision_boundary_for_classes_and_values() -> None:

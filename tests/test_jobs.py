@@ -93,7 +93,7 @@ def test_snapshot_carries_progress_and_a_live_decision_boundary(registry: JobReg
     assert snap.progress == 1.0 and snap.epoch == 3 and snap.eta_seconds is None
     assert snap.boundary is not None and snap.boundary.values.shape == (60, 60)
     assert snap.final_metrics["test_acc"] > 0.5
-    assert snap.labels["0"].startswith("0 Linear") and snap.labels["1"] == "1 ReLU"
+    assert snap.labels["0"] == "Linear(8)" and snap.labels["1"] == "ReLU"
     record = registry.store.get_run(job.id)
     assert record.status == "completed" and registry.store.has_weights(job.id)
     assert len(registry.store.epochs(job.id)) == 3

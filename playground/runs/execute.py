@@ -55,12 +55,11 @@ class CheckedRequest:
         return sum(m.total_params for m in self.modules.values())
 
     def layer_labels(self) -> dict[str, str]:
-        """Gradient-norm keys ("2", or "encoder.2" in a run of several modules) -> labels."""
+        """Gradient-norm keys ("2", or "encoder.2" in a run of several modules) -> layer
+        labels ("Linear(32)"); charts put the key in front."""
         single = len(self.modules) == 1
         return {
-            (r.index if single else f"{name}.{r.index}"): (
-                f"{r.index} {r.label}" if single else f"{name} {r.index} {r.label}"
-            )
+            (r.index if single else f"{name}.{r.index}"): r.label
             for name, built in self.modules.items()
             for r in built.rows
         }
