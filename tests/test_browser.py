@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.proc_helpers import children_of, wait_gone
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -126,16 +128,9 @@ def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
     pg.get_by_role("heading", name="Shapes and parameters").wait_for()
     pg.get_by_text("Total parameters").wait_for()
 
-    pg.goto(f"{server}/train")
-    epochs = pg.get_by_label("epochs", exact=True)
     # Long enough that it cannot finish before the pause below, however fast the machine.
-    epochs.fill("2000")
-    epochs.press("Enter")
-    pg.wait_for_timeout(500)
-    pg.get_by_role("button", name="Start training").click()
-
     # The live view: progress text and charts update on their own while the run goes.
-    pg.get_by_text(re.compile(r"^Run \S+ · running · epoch [1-9]")).first.wait_for()
+    _start_a_long_run(pg, server, epochs=2000)
     # The fragment redraws every second; on a loaded machine a plot may take a while to draw.
     pg.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=90_000)
     pg.get_by_role("button", name="Pause").click()
@@ -200,13 +195,14 @@ def test_fairness_page_audits_a_run_and_downloads_the_report(
     assert "Fairness audit" in html and "Mitigation" in html
 
 
-def _start_a_long_run(pg, server: str) -> str:
-    pg.goto(server)
-    pg.get_by_role("heading", name="Data").wait_for()
+def _start_a_long_run(pg, server: str, epochs: int = 100_000) -> str:
+    if not pg.url.startswith(server):
+        pg.goto(server)
+        pg.get_by_role("heading", name="Data").wait_for()
     pg.goto(f"{server}/train")
-    epochs = pg.get_by_label("epochs", exact=True)
-    epochs.fill("100000")
-    epochs.press("Enter")
+    field = pg.get_by_label("epochs", exact=True)
+    field.fill(str(epochs))
+    field.press("Enter")
     pg.wait_for_timeout(500)
     pg.get_by_role("button", name="Start training").click()
     pg.get_by_text(re.compile(r"^Run \S+ · running · epoch [1-9]")).first.wait_for(timeout=90_000)
@@ -218,27 +214,11 @@ def test_stopping_the_server_stops_its_runs_and_workers(tmp_path: Path, page) ->
 
     with streamlit_server(tmp_path) as (proc, url):
         run_id = _start_a_long_run(page, url)
-        workers = _children(proc.pid)
+        workers = children_of(proc.pid)
         assert workers  # the run trains in a worker process, not in the server
         proc.terminate()  # SIGTERM, as a service manager or Ctrl+C would stop it
         proc.wait(30)
-    deadline = time.time() + 20
-    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
-        time.sleep(0.1)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert wait_gone(workers) == []
     record = RunStore(tmp_path / "data").get_run(run_id)
     assert record.status == "stopped", (record.status, record.message)
     assert record.epochs_done >= 1
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for proc_dir in Path("/proc").iterdir():
-        if proc_dir.name.isdigit():
-            try:
-                stat = (proc_dir / "stat").read_text()
-            except OSError:
-                continue
-            if stat.rsplit(")", 1)[1].split()[1] == str(pid):
-                found.append(int(proc_dir.name))
-    return found

@@ -23,6 +23,7 @@ from playground.jobs import JobRegistry
 from playground.runner import load_run, predict_logits
 from playground.runs import RunRequest, run_request
 from playground.store import RunStore
+from tests.proc_helpers import children_of, wait_gone
 
 ROOT = Path(__file__).resolve().parents[1]
 MLP = {"layers": [{"kind": "linear", "out_features": 8}, {"kind": "relu"}, {"kind": "linear"}]}
@@ -252,30 +253,13 @@ def test_a_server_stopped_mid_run_leaves_no_run_running(tmp_path: Path, how: str
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "TRAINING"
+    workers = children_of(proc.pid)
+    assert len(workers) >= 2  # two workers (and multiprocessing's resource tracker)
     # Ctrl+C ends the interpreter normally (so does Streamlit on SIGTERM); SIGKILL does not.
     os.kill(proc.pid, signal.SIGINT if how == "interrupt" else signal.SIGKILL)
     proc.wait(30)
-    deadline = time.time() + 20  # a killed server's workers notice and leave
-    while time.time() < deadline and _workers_of(proc.pid):
-        time.sleep(0.1)
-    assert not _workers_of(proc.pid)
+    assert wait_gone(workers) == []  # a killed server's workers notice and leave too
     statuses = {r.status for r in RunStore(root).list_runs()}  # opening marks dead owners' runs
     assert statuses and statuses <= {"stopped", "interrupted"}
     if how == "interrupt":
         assert "stopped" in statuses
-
-
-def _workers_of(pid: int) -> list[str]:
-    found = []
-    for proc_dir in Path("/proc").iterdir():
-        if proc_dir.name.isdigit():
-            try:
-                cmdline = (proc_dir / "cmdline").read_bytes()
-                stat = (proc_dir / "stat").read_text()
-            except OSError:
-                continue
-            if (b"multiprocessing" in cmdline and str(pid) in cmdline.decode(errors="replace")) or (
-                stat.rsplit(")", 1)[-1].split()[1] == str(pid) and b"spawn" in cmdline
-            ):
-                found.append(proc_dir.name)
-    return found
