@@ -91,7 +91,8 @@ KILLED_TRAINER = textwrap.dedent(
             time.sleep(0.2)
 
     request = RunRequest.supervised(
-        "xor", {"n_samples": 200}, "linear:8 relu linear".split() and
+        "xor",
+        {"n_samples": 200},
         [{"kind": "linear", "out_features": 8}, {"kind": "relu"}, {"kind": "linear"}],
         {"epochs": 1000},
     )
