@@ -2,9 +2,10 @@
 
 1. Trainer vs a plain hand-written PyTorch loop: same model, data, batch size, device and
    optimiser; the trainer keeps its metric recording on (validation each epoch, gradient and
-   weight norms every `record_every` steps, dead-ReLU fractions). Aim: within 10%.
+   weight norms every `record_every` steps, dead-ReLU fractions). Aim: at least 0.95 of its
+   throughput.
 2. Trainer vs scikit-learn's MLPClassifier on the same spiral data and hidden sizes: wall time
-   until each first reaches the same test accuracy. Aim: faster than scikit-learn.
+   until each first reaches the same test accuracy (median of the repeats). Aim: 2x faster.
 
 Run: .venv/bin/python bench/bench_trainer.py [--device cpu|cuda] [--repeats 3]
 """
@@ -127,6 +128,14 @@ def time_to_accuracy_trainer(
     return (stop.reached_at - t0 if stop.reached_at else None), trainer.state.epoch
 
 
+def _median_run(runs: list[tuple[float | None, int]]) -> tuple[float | None, int]:
+    """The median time of the runs that reached the target (None if any did not)."""
+    if any(t is None for t, _ in runs):
+        return None, max(e for _, e in runs)
+    ordered = sorted(runs, key=lambda r: r[0])
+    return ordered[len(ordered) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cpu")
@@ -139,13 +148,18 @@ def main() -> None:
     print(f"   plain loop : {plain_sps:12,.0f} samples/s")
     print(f"   trainer    : {trainer_sps:12,.0f} samples/s")
     print(
-        f"   ratio trainer/plain = {trainer_sps / plain_sps:.3f} best-of, {median_ratio:.3f} median of pairs  (aim >= 0.90)"
+        f"   ratio trainer/plain = {trainer_sps / plain_sps:.3f} best-of, {median_ratio:.3f} median of pairs  (aim >= 0.95)"
     )
 
     data = load_dataset("spiral", seed=0)
     hidden, target, max_epochs = (32, 32), 0.95, 400
-    sk_time, sk_epochs = time_to_accuracy_sklearn(data, hidden, target, max_epochs)
-    pg_time, pg_epochs = time_to_accuracy_trainer(data, hidden, target, max_epochs, args.device)
+    # Interleaved repeats, medians: one run takes a tenth of a second on this shared machine.
+    sk_runs, pg_runs = [], []
+    for _ in range(args.repeats):
+        sk_runs.append(time_to_accuracy_sklearn(data, hidden, target, max_epochs))
+        pg_runs.append(time_to_accuracy_trainer(data, hidden, target, max_epochs, args.device))
+    sk_time, sk_epochs = _median_run(sk_runs)
+    pg_time, pg_epochs = _median_run(pg_runs)
     n = len(data.train)
     print(
         f"\n2. Time to {target:.0%} test accuracy on the spiral, hidden {hidden}, batch 32, Adam lr 0.01"
@@ -156,7 +170,7 @@ def main() -> None:
         else:
             print(f"   {name:<12}: {t:7.2f} s, {e:4d} epochs, {e * n / t:10,.0f} samples/s")
     if sk_time and pg_time:
-        print(f"   speed-up trainer vs scikit-learn = {sk_time / pg_time:.2f}x  (aim > 1)")
+        print(f"   speed-up trainer vs scikit-learn = {sk_time / pg_time:.2f}x  (aim >= 2)")
 
 
 if __name__ == "__main__":

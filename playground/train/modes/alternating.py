@@ -76,15 +76,14 @@ class AlternatingMode(TrainingMode):
             loss = self.objective.loss(self.head(features), yb)
         else:
             loss = self.objective.loss(self.head(self.encoder(xb)), yb)
-        optimizer = trainer.optimizers[which]
-        for opt in trainer.optimizers.values():
-            opt.zero_grad(set_to_none=True)
+        for steps in trainer.steps.values():
+            steps.zero_grad()
         loss.backward()
         if trainer.config.grad_clip:
             nn.utils.clip_grad_norm_(
                 trainer.modules[which].module.parameters(), trainer.config.grad_clip
             )
-        optimizer.step()  # only this module moves; the other's gradients are dropped
+        trainer.steps[which].step()  # only this module moves; the other's gradients are dropped
         trainer.schedules[which].step_batch()
         loss = loss.detach()
         slot = 1 if which == "head" else 0

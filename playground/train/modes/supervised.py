@@ -44,6 +44,7 @@ class SupervisedMode(TrainingMode):
         )
         self.score_name = self.objective.score_name
         self.optimizer = trainer.optimizers["model"]
+        self.steps = trainer.steps["model"]
         self.schedule = trainer.schedules["model"]
         self.x = dataset.train.x.to(device)
         self.y = dataset.train.y.to(device)
@@ -71,11 +72,11 @@ class SupervisedMode(TrainingMode):
             loss = self.objective.weighted_loss(out, yb, self.weights[idx])
         if self.l1_params:
             loss = loss + cfg.l1 * sum(p.abs().sum() for p in self.l1_params)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.steps.zero_grad()
         loss.backward()
         if cfg.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-        self.optimizer.step()
+        self.steps.step()
         if self._step_batch is not None:
             self._step_batch()
         loss = loss.detach()
