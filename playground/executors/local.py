@@ -89,7 +89,7 @@ class LocalProcessExecutor(Executor):
     # -- starting ----------------------------------------------------------------------
     def warm(self) -> None:
         with self._lock:
-            if self._closing:
+            if self._closing or (self._listener is not None and len(self._workers) >= self._count):
                 return
             while len(self._workers) < self._count:
                 self._workers.append(_Worker(self._ctx, self._started))
@@ -99,7 +99,7 @@ class LocalProcessExecutor(Executor):
                     target=self._listen, name="playground-executor", daemon=True
                 )
                 self._listener.start()
-        self._wake()
+        self._wake()  # the listener picks up the new workers' pipes
 
     def submit(self, task: Task) -> None:
         with self._lock:
