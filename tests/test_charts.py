@@ -78,6 +78,15 @@ def test_learning_rate_curve_by_epoch_or_step() -> None:
     assert len(fig.data) == 1 and list(fig.data[0].y) == pytest.approx([0.01, 0.005, 0.0025])
     assert fig.layout.xaxis.title.text == "epoch"
     assert learning_rate_curve(step_records()).layout.xaxis.title.text == "step"
+    assert fig.layout.title.text is None  # a changing rate keeps plotly's own axis
+
+
+def test_a_constant_learning_rate_is_drawn_on_an_axis_that_shows_it() -> None:
+    rows = [{"epoch": e, "lr": 0.003} for e in range(1, 6)]
+    fig = learning_rate_curve(rows)
+    low, high = fig.layout.yaxis.range
+    assert low == 0.0 and low < 0.003 < high <= 0.006  # not a -1..1 axis around it
+    assert fig.layout.title.text == "constant learning rate 0.003"
 
 
 def test_gradient_norms_one_line_per_layer_in_model_order_on_a_log_axis() -> None:

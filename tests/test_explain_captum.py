@@ -26,6 +26,7 @@ from playground.explain.summary import (
     feature_table,
     global_importance,
     image_attribution,
+    numeric_values,
     time_step_attribution,
 )
 from playground.model import build_model
@@ -158,6 +159,13 @@ def test_one_hot_grouping_keeps_the_total(one_feature_ctx: ExplainContext) -> No
         np.testing.assert_allclose(
             values["f2"], attr.inputs[:, ctx.dataset.feature_names.index("f2")]
         )
+        # What the beeswarm and dependence plot colour by: numbers stay numbers (they were
+        # all NaN once), the category column has no number to show.
+        colours = numeric_values(values)
+        f2 = list(values.columns).index("f2")
+        np.testing.assert_allclose(colours[:, f2], values["f2"].to_numpy(dtype=float))
+        assert np.isnan(colours[:, list(values.columns).index("color")]).all()
+        assert not np.isnan(np.delete(colours, list(values.columns).index("color"), 1)).any()
 
 
 def test_feature_ablation_removes_a_whole_one_hot_group_at_once(one_feature_ctx) -> None:

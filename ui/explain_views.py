@@ -69,7 +69,7 @@ def global_view(attr: Attribution, dataset: Dataset) -> None:
         values, features = summary.feature_table(attr, groups)
         numeric = features.apply(lambda c: c.dtype.kind in "fiub")
         names = list(values.columns)
-        feats = features.where(numeric, np.nan).to_numpy(dtype=float, na_value=np.nan)
+        feats = summary.numeric_values(features)
         st.plotly_chart(charts.beeswarm(values.to_numpy(), feats, names), key="beeswarm")
         chosen = st.selectbox("Dependence on", names, key="dependence_feature")
         if numeric[chosen]:

@@ -95,6 +95,13 @@ def learning_rate_curve(history: Rows) -> go.Figure:
         yaxis={"title": "learning rate", "exponentformat": "e"},
         margin={"t": 30},
     )
+    rates = [v for v in _values(history, "lr") if v is not None]
+    if rates and min(rates) == max(rates):
+        # Plotly draws a flat line on a -1..1 axis, which reads as "learning rate 0": put
+        # the constant rate in the middle of an axis from 0 and say it.
+        rate = rates[0]
+        fig.update_yaxes(range=[0.0, 2.0 * rate] if rate > 0 else [-1.0, 1.0])
+        fig.update_layout(title={"text": f"constant learning rate {rate:g}", "font": {"size": 12}})
     return fig
 
 

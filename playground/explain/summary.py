@@ -86,6 +86,17 @@ def attribution_frame(attr: Attribution, groups: Mapping[str, str] | None = None
     return _group_columns(table, groups) if groups else table
 
 
+def numeric_values(features: pd.DataFrame) -> np.ndarray:
+    """The feature table as floats (N, features) for colouring points: numeric columns keep
+    their values, category columns (strings after one-hot grouping) become NaN."""
+    out = np.full(features.shape, np.nan)
+    for j, column in enumerate(features.columns):
+        series = features[column]
+        if series.dtype.kind in "fiub":
+            out[:, j] = series.to_numpy(dtype=float)
+    return out
+
+
 def feature_table(
     attr: Attribution, groups: Mapping[str, str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
