@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+
+import numpy as np
 
 from playground.jobs import JobRegistry
 from playground.runs import RunRequest
@@ -87,6 +91,25 @@ def test_explain_page_explains_a_tabular_run_and_checks_completeness(
     assert any("Completeness" in s.value for s in at.success), [w.value for w in at.warning]
     # one-hot columns are summed into their column by default: "purpose" appears, not "purpose=…"
     assert "purpose" in at.selectbox(key="dependence_feature").options
+    # The beeswarm colours numeric features by their values (once every value was NaN).
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    beeswarm = next(
+        f for f in figures if any("coloraxis" in t.get("marker", {}) for t in f["data"])
+    )
+    colours = [_numbers(t["marker"].get("color")) for t in beeswarm["data"]]
+    numbers = [c for trace in colours for c in trace if c == c]  # NaN != NaN
+    # Categories are drawn mid-scale (0.5); numeric features spread over 0..1.
+    assert len(numbers) >= 30 and len(set(numbers)) > 10
+
+
+def _numbers(encoded: object) -> list[float]:
+    """A Plotly array from a figure's JSON: a list, or numpy's binary form {"dtype", "bdata"}."""
+    if isinstance(encoded, dict):
+        raw = base64.b64decode(encoded["bdata"])
+        return np.frombuffer(raw, dtype=encoded["dtype"]).astype(float).tolist()
+    if isinstance(encoded, list):
+        return [float(c) for c in encoded if isinstance(c, float | int)]
+    return []
 
 
 def test_explain_page_shows_grad_cam_on_the_digits_cnn(registry: JobRegistry) -> None:
