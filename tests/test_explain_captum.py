@@ -93,6 +93,23 @@ def digits_cnn(tmp_path_factory) -> ExplainContext:
     return context_for_run(outcome.run_id, store)
 
 
+def test_integrated_gradients_raises_its_steps_until_the_attributions_add_up(
+    one_feature_ctx: ExplainContext,
+) -> None:
+    few = explain(
+        one_feature_ctx,
+        ExplainRequest("integrated_gradients", sample_indices=tuple(range(40)), n_steps=2),
+    )
+    assert few.params["n_steps"] > 2
+    assert completeness(few)["passed"]
+    assert any(note.startswith("Raised the steps from 2 to") for note in few.notes)
+    enough = explain(
+        one_feature_ctx,
+        ExplainRequest("integrated_gradients", sample_indices=tuple(range(40)), n_steps=200),
+    )
+    assert enough.params["n_steps"] == 200 and not enough.notes  # passing: left as asked
+
+
 # ------------------------------------------------------------------ exactness on linear models
 
 

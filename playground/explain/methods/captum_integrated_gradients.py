@@ -1,5 +1,10 @@
 """Integrated Gradients (Sundararajan et al. 2017): the gradient averaged along the straight
-path from the baseline to the input, times (input - baseline)."""
+path from the baseline to the input, times (input - baseline).
+
+The attributions should add up to f(input) - f(baseline); with too few steps along the path
+they do not (50 steps missed by 6% on a small tabular MLP). The method then doubles the
+steps, up to MAX_STEPS, until they add up within the completeness tolerance, and says so.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from playground.explain.base import (
     register_method,
 )
 from playground.explain.context import ExplainContext
+from playground.explain.summary import DEFAULT_TOLERANCE, completeness
 
 NAME = "integrated_gradients"
+MAX_STEPS = 400
 
 
 def ig_chunks(
@@ -26,10 +33,11 @@ def ig_chunks(
     request: ExplainRequest,
     progress: Progress,
     title: str,
+    n_steps: int | None = None,
 ) -> list:
     """Integrated Gradients with convergence delta over the prepared inputs, chunk by chunk
-    (also DeepLIFT's fallback)."""
-    steps = h.positive(request.n_steps, "n_steps")
+    (also DeepLIFT's fallback). `n_steps` overrides the request's."""
+    steps = h.positive(n_steps or request.n_steps, "n_steps")
     ig = IntegratedGradients(p.forward)
 
     def run(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,14 +67,30 @@ def integrated_gradients(
 ) -> Attribution:
     p = h.prepare(ctx, request)
     base = h.baseline_for(ctx, p, request)
-    parts = ig_chunks(ctx, p, base, request, progress, "Integrated Gradients")
-    return h.finish(
-        ctx,
-        p,
-        request,
-        NAME,
-        h.cat([a for a, _ in parts]),
-        delta=h.cat([d for _, d in parts]),
-        baseline_outputs=h.target_outputs(p.forward, base, p.targets),
-        params={"baseline": request.baseline, "n_steps": request.n_steps},
-    )
+    baseline_outputs = h.target_outputs(p.forward, base, p.targets)
+    steps = request.n_steps
+    first_error = None
+    while True:
+        parts = ig_chunks(ctx, p, base, request, progress, "Integrated Gradients", steps)
+        attr = h.finish(
+            ctx,
+            p,
+            request,
+            NAME,
+            h.cat([a for a, _ in parts]),
+            delta=h.cat([d for _, d in parts]),
+            baseline_outputs=baseline_outputs,
+            params={"baseline": request.baseline, "n_steps": steps},
+        )
+        error = completeness(attr)["relative_error"]
+        first_error = error if first_error is None else first_error
+        if error <= DEFAULT_TOLERANCE or steps * 2 > MAX_STEPS:
+            break
+        steps *= 2
+    if steps != request.n_steps:
+        attr.notes.append(
+            f"Raised the steps from {request.n_steps} to {steps}: with {request.n_steps} the "
+            f"attributions missed f(input) - f(baseline) by {first_error:.1%}, more than the "
+            f"{DEFAULT_TOLERANCE:.0%} the completeness check allows."
+        )
+    return attr
