@@ -185,7 +185,10 @@ with tabs[5]:
         start_task(report_key, _build)
     files = task_result(report_key, "Report")
     if files is not None:
-        # Deferred data: the 5 MB HTML is sent only when the button is pressed.
+        # The files live in Streamlit's media store and reach the browser only when a button
+        # is pressed. A click does not rerun the page (on_click="ignore"): a rerun would drop
+        # the file a second click asks for, and deferred (callable) data was dropped the same
+        # way ("Deferred file not found", a spinning button).
         for col, (fmt, label, mime) in zip(
             st.columns(3),
             (
@@ -196,5 +199,10 @@ with tabs[5]:
             strict=True,
         ):
             col.download_button(
-                label, lambda fmt=fmt: files[fmt], f"report-{run_id}.{fmt}", mime, key=f"dl_{fmt}"
+                label,
+                files[fmt],
+                f"report-{run_id}.{fmt}",
+                mime,
+                key=f"dl_{fmt}",
+                on_click="ignore",
             )
