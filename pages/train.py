@@ -46,7 +46,7 @@ snapshot = registry().snapshot(job_id) if job_id else None
 active = snapshot is not None and snapshot.active
 registry().warm()  # start the worker processes now: the first run then starts at once
 
-config = training_options()
+config = training_options(dataset.sensitive_attributes)
 spec_valid = True
 try:
     check_model({"layers": st.session_state["layers"]}, dataset)

@@ -104,3 +104,17 @@ def test_runs_page_lists_compares_and_deletes(registry: JobRegistry) -> None:
     next(b for b in at.button if b.label == "Yes, delete").click().run()
     assert not at.exception
     assert registry.store.list_runs() == []
+
+
+def test_train_options_read_as_words_and_reweighing_is_a_choice(registry: JobRegistry) -> None:
+    at = open_page("train", dataset={"name": "hiring", "params": {"n_samples": 300}})
+    labels = {n.label for n in at.number_input}
+    assert {"learning rate", "batch size", "epochs", "L1 penalty"} <= labels
+    assert "lr" not in labels and "l1" not in labels
+    reweigh = at.selectbox(key="cfg_reweigh")
+    assert reweigh.label == "reweigh by sensitive attribute"
+    assert reweigh.options[0] == "no reweighing" and "gender" in reweigh.options
+    reweigh.select("gender").run()
+    assert at.session_state["config"]["reweigh"] == "gender"
+    at = open_page("train")  # the spiral has no sensitive columns: nothing to choose
+    assert at.selectbox(key="cfg_reweigh").disabled

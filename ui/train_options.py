@@ -25,10 +25,22 @@ GROUPS = {
 }
 
 
-def _input(name: str, value: Any) -> Any:
+def _input(name: str, value: Any, sensitive: list[str]) -> Any:
     info = TrainConfig.model_fields[name]
     annotation = info.annotation
-    label, key, help_text = name.replace("_", " "), f"cfg_{name}", info.description
+    label, key, help_text = TrainConfig.title(name), f"cfg_{name}", info.description
+    if name == "reweigh":
+        # A choice among the data's sensitive columns, not free text.
+        options = [None, *sensitive]
+        return st.selectbox(
+            label,
+            options,
+            index=options.index(value) if value in options else 0,
+            format_func=lambda a: "no reweighing" if a is None else a,
+            key=key,
+            help=help_text,
+            disabled=not sensitive,
+        )
     if name == "device":
         devices = {
             "auto": "auto (best available)",
@@ -46,8 +58,9 @@ def _input(name: str, value: Any) -> Any:
     return typed_input(label, annotation, value, key, help_text)
 
 
-def training_options() -> dict[str, Any]:
-    """Draw the option groups and return the chosen config as a dict (validated later)."""
+def training_options(sensitive: list[str] | None = None) -> dict[str, Any]:
+    """Draw the option groups and return the chosen config as a dict (validated later).
+    `sensitive`: the dataset's sensitive attributes, which reweighing can balance."""
     current = {**TrainConfig().model_dump(), **st.session_state["config"]}
     chosen: dict[str, Any] = {}
     for title, names in GROUPS.items():
@@ -55,6 +68,6 @@ def training_options() -> dict[str, Any]:
             cols = st.columns(3)
             for i, name in enumerate(names):
                 with cols[i % 3]:
-                    chosen[name] = _input(name, current[name])
+                    chosen[name] = _input(name, current[name], sensitive or [])
     st.session_state["config"] = chosen
     return chosen

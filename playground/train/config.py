@@ -14,6 +14,33 @@ LossName = Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 
 
+# What people read for each option (the app's labels); field names stay the CLI's flags.
+TITLES = {
+    "optimizer": "optimiser",
+    "lr": "learning rate",
+    "momentum": "momentum",
+    "nesterov": "Nesterov momentum",
+    "batch_size": "batch size",
+    "epochs": "epochs",
+    "loss": "loss",
+    "l1": "L1 penalty",
+    "l2": "L2 penalty (weight decay)",
+    "schedule": "learning-rate schedule",
+    "step_size": "epochs between decays",
+    "gamma": "decay factor",
+    "plateau_patience": "plateau patience (epochs)",
+    "grad_clip": "clip gradient norm at",
+    "early_stopping_patience": "stop after N epochs without improvement",
+    "early_stopping_min_delta": "smallest improvement that counts",
+    "class_weighting": "weight classes by rarity",
+    "reweigh": "reweigh by sensitive attribute",
+    "seed": "random seed",
+    "device": "device",
+    "cpu_threads": "CPU threads",
+    "record_every": "record statistics every N steps",
+}
+
+
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +81,11 @@ class TrainConfig(BaseModel):
     record_every: int = Field(
         default=20, ge=1, description="steps between gradient/weight-norm records"
     )
+
+    @classmethod
+    def title(cls, name: str) -> str:
+        """The option's name in words ("learning rate" for `lr`)."""
+        return TITLES.get(name, name.replace("_", " "))
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None = None, **overrides: Any) -> TrainConfig:
