@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.analysis.health import gradient_warnings
+from playground.analysis.overfitting import overfitting_warning
 from playground.charts.training import (
     decision_boundary,
     gradient_norms,
@@ -109,6 +110,9 @@ def live_view(job_id: str) -> None:
     else:
         text += f" · epoch {snap.epoch}/{snap.epochs} · {snap.samples_per_sec:,.0f} samples/s{_eta(snap.eta_seconds)}"
     st.progress(snap.progress, text=text)
+    if snap.labels:
+        model = " → ".join(label for key, label in snap.labels.items() if "." not in key)
+        st.caption(f"{snap.dataset} · {model}")
     if snap.status in ("diverged", "failed"):
         st.error(snap.message, icon="🛑")
     elif snap.status in ("completed", "stopped") and snap.message:
@@ -191,7 +195,9 @@ def _charts(
         right.plotly_chart(learning_rate_curve(history), key="lr")
     left2, right2 = st.columns(2)
     left2.plotly_chart(gradient_norms(records or history, labels), key="grads")
-    for warning in gradient_warnings(last, labels):
+    warnings = gradient_warnings(last, labels)
+    overfitting = overfitting_warning(history)
+    for warning in [*warnings, *([overfitting] if overfitting else [])]:
         (right2.error if warning.level == "error" else right2.warning)(warning.text)
     if boundary is not None:
         right2.plotly_chart(learning_rate_curve(history), key="lr2")

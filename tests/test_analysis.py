@@ -196,3 +196,26 @@ def test_dataset_frame_has_named_features_and_class_names() -> None:
     assert frame.iloc[0, 0] == pytest.approx(float(iris.val.x[0, 0]))
     with pytest.raises(ValueError, match="table view"):
         dataset_frame(load_dataset("sine", n_samples=40))
+
+
+def test_overfitting_is_pointed_out_only_when_validation_turns_up_and_training_falls() -> None:
+    from playground.analysis.overfitting import overfitting_warning
+
+    def rows(val: list[float], train: list[float]) -> list[dict]:
+        return [
+            {"epoch": i + 1, "val_loss": v, "train_loss": t}
+            for i, (v, t) in enumerate(zip(val, train, strict=True))
+        ]
+
+    falling = [1.0 - 0.05 * i for i in range(12)]
+    overfit = rows([0.9, 0.6, 0.5, 0.52, 0.55, 0.58, 0.6, 0.63, 0.66, 0.7, 0.72, 0.75], falling)
+    warning = overfitting_warning(overfit)
+    assert warning is not None and warning.kind == "overfitting"
+    assert "rose from 0.5 (epoch 3) to 0.75" in warning.text and "dropout" in warning.text
+    # Validation still improving, a small wobble, too soon, or both losses rising: no warning.
+    assert overfitting_warning(rows([1.0 - 0.04 * i for i in range(12)], falling)) is None
+    wobble = [0.5, 0.45, 0.4, 0.41, 0.42, 0.41, 0.42, 0.43, 0.42, 0.41, 0.42, 0.43]
+    assert overfitting_warning(rows(wobble, falling)) is None
+    assert overfitting_warning(overfit[:5]) is None
+    rising = [0.5 + 0.05 * i for i in range(12)]
+    assert overfitting_warning(rows(rising, rising)) is None

@@ -77,6 +77,8 @@ def test_train_page_runs_a_short_training_to_the_end(registry: JobRegistry) -> N
     assert registry.store.get_run(job_id).status == "completed"
     labels = [m.label for m in at.metric]
     assert "test acc" in labels
+    # The page says what is training: the dataset and the model.
+    assert any(c.value.startswith("spiral · Linear(32) → ReLU → Linear(32)") for c in at.caption)
     assert len(at.get("plotly_chart")) >= 3  # curves, boundary, gradient norms
 
 

@@ -15,6 +15,7 @@ from playground.store.update import RunUpdate
 
 SNAPSHOT_RECORDS = 400  # step records a snapshot carries (the newest)
 KEPT_RECORDS = 2000  # step records kept in memory per run
+RATE_EPOCHS = 10  # epochs the shown samples/s is averaged over
 
 
 @dataclass
@@ -49,6 +50,15 @@ class JobSnapshot:
     @property
     def progress(self) -> float:
         return min(self.epoch / self.epochs, 1.0) if self.epochs else 0.0
+
+
+def smoothed_rate(history: list[dict[str, Any]], epochs: int = RATE_EPOCHS) -> float:
+    """Samples per second over the last `epochs` epochs together (one slow epoch, e.g. a
+    checkpoint, does not make the number jump)."""
+    recent = [r for r in history[-epochs:] if r.get("seconds")]
+    seconds = sum(r["seconds"] for r in recent)
+    samples = sum(r["samples_per_sec"] * r["seconds"] for r in recent)
+    return samples / seconds if seconds > 0 else 0.0
 
 
 class LiveRun:
@@ -119,7 +129,7 @@ class LiveRun:
             status = self.status
             if status == "pending":
                 status = "queued"
-            sps = history[-1]["samples_per_sec"] if history else 0.0
+            sps = smoothed_rate(history)
             eta = None
             if history and status in ("running", "paused"):
                 per_epoch = self.elapsed / max(self.epoch, 1)
