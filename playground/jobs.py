@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-import time
 import weakref
 
 from playground.data import Dataset
@@ -24,7 +23,7 @@ from playground.executors import Executor, Task, make_executor
 from playground.runs import RunRequest, check_request, record, start_weights
 from playground.runs.live import JobSnapshot, LiveRun
 from playground.status import INTERRUPTED
-from playground.store import RunStore, RunUpdate, StoreWriter
+from playground.store import RunStore, RunUpdate
 from playground.train.control import RunControl
 
 DEFAULT_MAX_QUEUE = 16  # runs waiting for a worker; more is refused with a clear message
@@ -51,12 +50,10 @@ class JobControl(RunControl):
 
 
 class Job:
-    def __init__(self, request: RunRequest, live: LiveRun, control: JobControl) -> None:
+    def __init__(self, live: LiveRun, control: JobControl) -> None:
         self.id = live.run_id
-        self.request = request
         self.live = live
         self.control = control
-        self.submitted_at = time.time()
 
     def pause(self) -> None:
         self.control.pause()
@@ -84,7 +81,6 @@ class JobRegistry:
     ) -> None:
         self.store = store or RunStore()
         self.max_queue = max_queue
-        self._writer = StoreWriter(self.store)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -115,17 +111,17 @@ class JobRegistry:
             )
         checked = check_request(request, dataset)
         initial = start_weights(request, self.store)
-        run_id = record(request, self.store, checked, status="queued")
-        self.store.set_status(run_id, "queued", "Waiting for a free worker.")
+        run_id = record(
+            request, self.store, checked, status="queued", message="Waiting for a free worker."
+        )
         live = LiveRun(
             run_id,
             request.config.epochs,
-            "r2" if checked.dataset.task == "regression" else "acc",
             checked.dataset.name,
             checked.dataset.params,
             checked.layer_labels(),
         )
-        job = Job(request, live, JobControl(self.executor, run_id))
+        job = Job(live, JobControl(self.executor, run_id))
         with self._lock:
             self._jobs[run_id] = job
         self.executor.submit(Task(run_id, request.to_json(), initial))
@@ -151,7 +147,7 @@ class JobRegistry:
     # -- what the executor reports (its thread) ----------------------------------------
     def _on_update(self, update: RunUpdate) -> None:
         try:
-            self._writer.apply(update)  # the store first: a page seeing the status finds it
+            self.store.apply_update(update)  # the store first: a page seeing the status finds it
         except Exception:  # e.g. the run was deleted meanwhile; the other runs go on
             log.exception("could not store an update of run %s", update.run_id)
         job = self.get(update.run_id)

@@ -12,10 +12,10 @@ import torch
 from torch import nn
 
 from playground.data import Dataset, load_dataset
-from playground.model import BuiltModel, ModelSpec, build_model
+from playground.model import BuiltModel, ModelSpec
 from playground.store import RunRecord, RunStore
 from playground.train import TrainConfig
-from playground.train.modes import get_mode
+from playground.train.modes import get_mode, run_module
 
 
 @dataclass
@@ -39,17 +39,9 @@ def load_run(run_id: str, store: RunStore | None = None, device: str = "cpu") ->
     record = store.get_run(run_id)
     dataset = load_dataset(record.dataset, **record.dataset_params)
     specs = {name: ModelSpec.parse(spec) for name, spec in record.module_specs.items()}
-    mode = get_mode(record.mode)
     options = record.request.get("mode_options", {})
-    modules = {
-        name: build_model(specs[name], signature, device=device)
-        for name, signature in mode.signatures(dataset, specs, options).items()
-    }
-    whole = (
-        next(iter(modules.values())).module
-        if len(modules) == 1
-        else nn.ModuleDict({k: b.module for k, b in modules.items()})
-    )
+    modules = get_mode(record.mode).build(dataset, specs, options, device)
+    whole = run_module(modules)
     store.load_weights(run_id, whole)
     whole.eval()
     first = next(iter(modules))

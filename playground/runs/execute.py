@@ -6,7 +6,7 @@
 
 `execute` needs nothing but the request and what is passed in: it never opens the run store,
 so it runs the same in a local worker process or on another machine. Its updates are applied
-to the store by whoever owns it (`StoreWriter`).
+to the store by whoever owns it (`RunStore.apply_update`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from playground.errors import PlaygroundError, TrainingError
 from playground.model.build import BuiltModel
 from playground.runs.reporter import RunReporter, UpdateSink
 from playground.runs.request import RunRequest
-from playground.store import RunStore, RunUpdate, StoreWriter
+from playground.store import RunStore, RunUpdate
 from playground.train import (
     Callback,
     HistogramRecorder,
@@ -88,6 +88,7 @@ def record(
     store: RunStore,
     checked: CheckedRequest | None = None,
     status: str = "pending",
+    message: str = "",
 ) -> str:
     """Check the request (unless `checked` already is), then record the run in the store;
     returns its run id. A bad request raises (DatasetError, SpecError, TrainingError) before
@@ -102,6 +103,7 @@ def record(
         name=request.name,
         lineage=request.lineage,
         status=status,
+        message=message,
         mode=request.mode,
         modules={k: v.model_dump() for k, v in request.modules.items()},
         request=request.model_dump(mode="json"),
@@ -188,7 +190,7 @@ def run_request(
     state = execute(
         request,
         run_id,
-        StoreWriter(store).apply,
+        store.apply_update,
         control=control,
         callbacks=callbacks,
         dataset=dataset,

@@ -66,14 +66,13 @@ class LiveRun:
         self,
         run_id: str,
         epochs: int,
-        score_name: str,
         dataset: str,
         dataset_params: dict[str, Any],
         labels: dict[str, str],
     ) -> None:
         self.run_id = run_id
         self.epochs = epochs
-        self.score_name = score_name
+        self.score_name = ""  # the mode's, reported by the worker before the first epoch
         self.dataset = dataset
         self.dataset_params = dataset_params
         self.labels = labels
@@ -127,8 +126,6 @@ class LiveRun:
             history = list(self.history)
             records = list(self.records[-SNAPSHOT_RECORDS:])
             status = self.status
-            if status == "pending":
-                status = "queued"
             sps = smoothed_rate(history)
             eta = None
             if history and status in ("running", "paused"):

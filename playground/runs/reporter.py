@@ -3,9 +3,9 @@
 Updates are batched: status changes go at once (a pause shows within a step), epoch rows and
 step records at most every `flush_seconds`, a checkpoint of the weights after the first epoch
 and then at most every `checkpoint_seconds` (so a killed worker loses at most that much), and
-the last update carries the final metrics and weights. Where the
-mode draws one, the decision-boundary grid of a 2D dataset is computed here, in the worker,
-so pages never run the model.
+the last update carries the final metrics and weights. Where the mode draws one, the
+decision-boundary grid of a 2D dataset is computed here, in the worker, so pages never run
+the model.
 """
 
 from __future__ import annotations

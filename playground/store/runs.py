@@ -152,6 +152,7 @@ class RunStore:
         param_count: int = 0,
         name: str = "",
         status: str = "pending",
+        message: str = "",
         lineage: dict[str, Any] | None = None,
         mode: str = "supervised",
         modules: dict[str, dict[str, Any]] | None = None,
@@ -161,13 +162,14 @@ class RunStore:
         now = time.time()
         with self._connect() as db:
             db.execute(
-                "INSERT INTO runs (id, name, status, created_at, updated_at, dataset, dataset_params,"
-                " spec, config, param_count, owner, lineage, mode, modules, request)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO runs (id, name, status, message, created_at, updated_at, dataset,"
+                " dataset_params, spec, config, param_count, owner, lineage, mode, modules,"
+                " request) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     name,
                     status,
+                    message,
                     now,
                     now,
                     dataset,

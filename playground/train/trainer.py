@@ -18,7 +18,7 @@ from torch import nn
 
 from playground.data.dataset import Dataset, Split
 from playground.errors import PlaygroundError, TrainingError
-from playground.model.build import BuiltModel, build_model
+from playground.model.build import BuiltModel
 from playground.model.spec import ModelSpec
 from playground.train.callbacks import DeadUnits, EarlyStopping, GradientStats, History
 from playground.train.config import TrainConfig
@@ -26,7 +26,7 @@ from playground.train.control import RunControl, StopRequested
 from playground.train.device import resolve_device
 from playground.train.events import Callback, TrainState
 from playground.train.fast_step import OptimizerSteps
-from playground.train.modes import TrainingMode, get_mode
+from playground.train.modes import TrainingMode, get_mode, run_module
 from playground.train.optimizers import make_optimizer
 from playground.train.schedules import Schedule, make_schedule
 
@@ -76,7 +76,6 @@ class Trainer:
         mode_cls = get_mode(mode)
         self.specs = parse_specs(spec, modules)
         options = dict(mode_options or {})
-        signatures = mode_cls.signatures(dataset, self.specs, options)
         if self.config.reweigh and sample_weights is None:
             raise TrainingError(
                 f"Reweighing by '{self.config.reweigh}' needs its sample weights.",
@@ -89,20 +88,14 @@ class Trainer:
         # Same seed, same initial weights and dropout masks. The seed is process-wide: a run
         # owns its process (a worker runs one request at a time), so nothing else draws from it.
         torch.manual_seed(self.config.seed)
-        self.modules: dict[str, BuiltModel] = {
-            name: build_model(self.specs[name], signature, device=self.device)
-            for name, signature in signatures.items()
-        }
+        self.modules: dict[str, BuiltModel] = mode_cls.build(
+            dataset, self.specs, options, self.device
+        )
         first = next(iter(self.modules))
         self.spec = self.specs[first]
         self.built = self.modules[first]
-        # One module is the model itself (state dict keys as before); several are a ModuleDict
-        # ("encoder.0.weight"), so checkpoints, early stopping and histograms see them all.
-        self.model: nn.Module = (
-            self.built.module
-            if len(self.modules) == 1
-            else nn.ModuleDict({k: b.module for k, b in self.modules.items()})
-        )
+        # All modules as one, so checkpoints, early stopping and histograms see them all.
+        self.model: nn.Module = run_module(self.modules)
         self.sample_weights = None if sample_weights is None else sample_weights.to(self.device)
         self.steps_per_epoch = math.ceil(len(dataset.train) / self.config.batch_size)
         self.module_configs: dict[str, TrainConfig] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playground.errors import TrainingError
 from playground.train.modes.alternating import AlternatingMode
-from playground.train.modes.base import TrainingMode
+from playground.train.modes.base import TrainingMode, run_module
 from playground.train.modes.supervised import SupervisedMode
 
 MODES: dict[str, type[TrainingMode]] = {m.name: m for m in (SupervisedMode, AlternatingMode)}
@@ -22,4 +22,4 @@ def get_mode(name: str) -> type[TrainingMode]:
         ) from None
 
 
-__all__ = ["MODES", "AlternatingMode", "SupervisedMode", "TrainingMode", "get_mode"]
+__all__ = ["MODES", "AlternatingMode", "SupervisedMode", "TrainingMode", "get_mode", "run_module"]

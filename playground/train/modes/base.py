@@ -12,14 +12,23 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
+from torch import nn
 
 from playground.errors import TrainingError
-from playground.model.build import BuiltModel, DataSignature, check_model
+from playground.model.build import BuiltModel, DataSignature, build_model, check_model
 from playground.model.spec import ModelSpec
 
 if TYPE_CHECKING:
     from playground.data.dataset import Dataset, Split
     from playground.train.trainer import Trainer
+
+
+def run_module(modules: Mapping[str, BuiltModel]) -> nn.Module:
+    """The run's modules as one module, as they are checkpointed and stored: one module is
+    the model itself (keys "0.weight"); several are a ModuleDict ("encoder.0.weight")."""
+    if len(modules) == 1:
+        return next(iter(modules.values())).module
+    return nn.ModuleDict({name: built.module for name, built in modules.items()})
 
 
 class TrainingMode:
@@ -66,6 +75,20 @@ class TrainingMode:
         Returns each module's shape table; raises SpecError / TrainingError."""
         return {
             name: check_model(specs[name], signature)
+            for name, signature in cls.signatures(dataset, specs, options).items()
+        }
+
+    @classmethod
+    def build(
+        cls,
+        dataset: Dataset,
+        specs: Mapping[str, ModelSpec],
+        options: Mapping[str, Any],
+        device: str | torch.device = "cpu",
+    ) -> dict[str, BuiltModel]:
+        """Every module with real weights on `device`, in build order."""
+        return {
+            name: build_model(specs[name], signature, device=device)
             for name, signature in cls.signatures(dataset, specs, options).items()
         }
 
