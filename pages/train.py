@@ -207,4 +207,4 @@ if job_id:
     live_view(job_id)
     live_charts(job_id)
 else:
-    st.info("Choose options and press **Start training**. Curves update live, about once a second.")
+    st.info("Choose options and press **Start training**. Progress updates every second, the curves every two seconds.")
