@@ -5,7 +5,7 @@ Pages stay thin: widgets and layout here, all the work in the `playground` engin
 
 import streamlit as st
 
-from ui.state import init_state
+from ui.state import init_state, save_state
 
 st.set_page_config(page_title="Neural Network Playground", page_icon="🧠", layout="wide")
 init_state()
@@ -19,4 +19,8 @@ pages = [
     st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:"),
     st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+finally:
+    # Also after st.stop() or an error on the page: a reload comes back to these choices.
+    save_state()

@@ -1,60 +1,72 @@
-"""Data page: pick a built-in dataset or upload a CSV, and see it before training."""
+"""Data page: pick a built-in dataset or upload a CSV, and see it as the user knows it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from playground.analysis.data_summary import class_balance, column_summary, dataset_frame
+from playground.analysis.data_summary import (
+    class_balance,
+    column_summary,
+    dataset_frame,
+    missing_values,
+)
 from playground.charts.data import class_balance_chart, image_grid, scatter_2d, sequence_plot
-from playground.data import list_datasets
+from playground.data import Dataset, list_datasets
+from playground.data.csv_upload import MISSING_CHOICES
 from playground.data.uploads import csv_columns, keep_upload
 from playground.errors import PlaygroundError
+from ui.next_step import next_step
 from ui.state import current_dataset, show_error, store
 from ui.widgets import typed_input
 
-UPLOAD = "Upload your own CSV"
-KIND_TITLES = {"toy2d": "2D toy", "tabular": "Tabular", "image": "Images", "sequence": "Sequences"}
+YOUR_CSV = "Your CSV"
+# The dataset list, grouped by kind as people think of data; the upload is a group of its own.
+GROUPS = {"2D toys": "toy2d", "Tables": "tabular", "Images": "image", "Sequences": "sequence"}
+MISSING_LABELS = {
+    "fill": "Fill them (numbers: the median; text: the most frequent value)",
+    "drop": "Drop the rows that have them",
+}
+INTRO = """
+**Build a neural network, train it live, and look inside it.** Four steps:
+1. **Data** (this page): pick a dataset below, or upload your own CSV.
+2. **Build**: stack layers and see every layer's shape and parameter count.
+3. **Train**: watch the loss, the accuracy and the decision boundary change as it learns.
+4. **Look inside**: *Inspect* activations and mistakes, *Explain* predictions with Captum and
+   SHAP, audit *Fairness* between groups, and download a report from *Runs*.
+
+New to neural networks? Keep the spiral and the small network, press *Start training* on the
+Train page, and watch the boundary curl around the arms.
+"""
 
 st.title("Data")
-infos = [info for info in list_datasets() if info.name != "csv"]
-labels = {f"{KIND_TITLES.get(i.kind, i.kind)} · {i.title}": i for i in infos}
-chosen = st.session_state["dataset"]
-names = [*labels, UPLOAD]
-# The choice is keyed (stable across reruns); it starts from the session's dataset, which
-# another page (opening a stored run) may have changed: it then drops this key.
-if st.session_state.get("dataset_choice") not in names:
-    st.session_state["dataset_choice"] = next(
-        (label for label, i in labels.items() if i.name == chosen["name"]), UPLOAD
-    )
-choice = st.selectbox("Dataset", names, key="dataset_choice")
+with st.expander(
+    "New here? What the playground does", expanded="seen_intro" not in st.session_state
+):
+    st.markdown(INTRO)
+st.session_state["seen_intro"] = True
 
-if choice == UPLOAD:
-    upload = st.file_uploader("CSV file", type=["csv"], help="A header row, one example per row.")
-    if upload is not None:
-        data = upload.getvalue()
-        try:
-            columns = csv_columns(data)
-            target = st.selectbox(
-                "Target column (what to predict)", columns, index=len(columns) - 1
-            )
-            sensitive = st.multiselect(
-                "Sensitive columns (for the fairness audit)",
-                [c for c in columns if c != target],
-                help="Their raw values are kept for the audit; numeric ones are banded. They "
-                "stay model features unless you also drop them.",
-            )
-            if st.button("Use this CSV", type="primary"):
-                path = keep_upload(data, store().root)
-                params = {"path": str(path), "target": target}
-                if sensitive:
-                    params["sensitive"] = sensitive
-                st.session_state["dataset"] = {"name": "csv", "params": params}
-        except PlaygroundError as exc:
-            show_error(exc)
-    elif chosen["name"] != "csv":
-        st.info("Upload a CSV to train on your own data.")
-else:
-    info = labels[choice]
+infos = [info for info in list_datasets() if info.name != "csv"]
+chosen = st.session_state["dataset"]
+kind_of = {info.name: info.kind for info in infos}
+groups = [*GROUPS, YOUR_CSV]
+# The choices are keyed (stable across reruns); they start from the session's dataset, which
+# another page (opening a stored run) may have changed: it then drops these keys.
+current_group = next((g for g, k in GROUPS.items() if k == kind_of.get(chosen["name"])), YOUR_CSV)
+if st.session_state.get("data_group") not in groups:
+    st.session_state["data_group"] = current_group
+group = st.radio("Kind of data", groups, key="data_group", horizontal=True)
+
+
+def choose_builtin(kind: str) -> None:
+    """A built-in dataset of one kind, with its parameters; sets the session's dataset."""
+    options = {i.title: i for i in infos if i.kind == kind}
+    if st.session_state.get("dataset_choice") not in options:
+        st.session_state["dataset_choice"] = next(
+            (t for t, i in options.items() if i.name == chosen["name"]), next(iter(options))
+        )
+    info = options[st.selectbox("Dataset", list(options), key="dataset_choice")]
     st.caption(info.description)
     defaults = info.defaults()
     types = info.parameter_types()
@@ -73,6 +85,82 @@ else:
         k: v for k, v in params.items() if v != defaults[k] and not (v == [] and defaults[k] == ())
     }
     st.session_state["dataset"] = {"name": info.name, "params": changed}
+
+
+def choose_csv() -> None:
+    """Upload a CSV (shown at once, last column as the target) or keep working on the last one."""
+    upload = st.file_uploader("CSV file", type=["csv"], help="A header row, one example per row.")
+    old = chosen["params"] if chosen["name"] == "csv" else {}
+    if upload is not None:
+        data, file_name = upload.getvalue(), upload.name
+    elif old.get("path") and Path(old["path"]).is_file():
+        data, file_name = Path(old["path"]).read_bytes(), old.get("file_name", "")
+    else:
+        st.info("Upload a CSV to train on your own data: one row per example, with a header.")
+        st.stop()
+    try:
+        columns = csv_columns(data)
+        path = keep_upload(data, store().root)
+    except PlaygroundError as exc:
+        show_error(exc)
+        st.stop()
+    same_file = old.get("path") == str(path)
+    # Keys per file: a new file starts from its own defaults (the last column as the target).
+    key = path.stem
+    target_default = old["target"] if same_file and old.get("target") in columns else columns[-1]
+    left, right = st.columns(2)
+    target = left.selectbox(
+        "Target column (what to predict)",
+        columns,
+        index=columns.index(target_default),
+        key=f"csv_target_{key}",
+    )
+    sensitive = right.multiselect(
+        "Sensitive columns (for the fairness audit)",
+        [c for c in columns if c != target],
+        default=[c for c in old.get("sensitive", ()) if c != target] if same_file else [],
+        key=f"csv_sensitive_{key}",
+        help="Their raw values are kept for the audit; numeric ones are banded. They stay "
+        "model features.",
+    )
+    missing = st.radio(
+        "Missing values",
+        MISSING_CHOICES,
+        index=MISSING_CHOICES.index(old.get("missing", "fill")) if same_file else 0,
+        format_func=MISSING_LABELS.get,
+        key=f"csv_missing_{key}",
+        horizontal=True,
+    )
+    params = {"path": str(path), "target": target, "file_name": file_name, "missing": missing}
+    if sensitive:
+        params["sensitive"] = sensitive
+    st.session_state["dataset"] = {"name": "csv", "params": params}
+
+
+if group == YOUR_CSV:
+    choose_csv()
+else:
+    choose_builtin(GROUPS[group])
+
+
+def table_view(dataset: Dataset) -> None:
+    """Rows as given (age 22, sex female), the encoding on request; columns and missing values."""
+    encoded = st.toggle(
+        "Show the rows as the model sees them (standardised numbers, one-hot categories)",
+        key="rows_encoded",
+    )
+    source = "as the model sees them" if encoded else "as in the data"
+    st.subheader(f"Rows (training split, {source})")
+    st.dataframe(dataset_frame(dataset, encoded=encoded), height=240)
+    st.subheader("Columns")
+    every_row = dataset_frame(dataset, limit=len(dataset.train))
+    st.dataframe(column_summary(every_row), hide_index=True)
+    missing = missing_values(dataset)
+    if not missing.empty:
+        st.subheader("Missing values")
+        st.caption("Counted in the file as given; the choice above says how they are handled.")
+        st.dataframe(missing, hide_index=True)
+
 
 dataset = current_dataset()
 if dataset is not None:
@@ -94,11 +182,7 @@ if dataset is not None:
     elif dataset.kind == "sequence":
         st.plotly_chart(sequence_plot(dataset), key="preview")
     else:
-        frame = dataset_frame(dataset)
-        st.subheader("Rows (training split, encoded features)")
-        st.dataframe(frame, height=240)
-        st.subheader("Columns")
-        st.dataframe(column_summary(frame))
+        table_view(dataset)
     if dataset.sensitive_attributes:
         st.caption(
             "Sensitive attributes (kept for fairness audits): "
@@ -109,3 +193,4 @@ if dataset is not None:
         left, right = st.columns([2, 1])
         left.plotly_chart(class_balance_chart(dataset), key="balance")
         right.dataframe(class_balance(dataset), hide_index=True)
+    next_step("data", f"You are working on {dataset.title}: a {dataset.task} task.")

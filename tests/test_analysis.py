@@ -11,7 +11,12 @@ import torch
 from torch import nn
 
 from playground.analysis.boundary import decision_grid
-from playground.analysis.data_summary import class_balance, column_summary, dataset_frame
+from playground.analysis.data_summary import (
+    class_balance,
+    column_summary,
+    dataset_frame,
+    missing_values,
+)
 from playground.analysis.health import gradient_warnings
 from playground.data import load_dataset
 from playground.data.dataset import Dataset, Split
@@ -190,10 +195,14 @@ def test_class_balance_counts_every_split() -> None:
 def test_dataset_frame_has_named_features_and_class_names() -> None:
     iris = load_dataset("iris")
     frame = dataset_frame(iris, "val", limit=5)
-    assert list(frame.columns) == [*iris.feature_names, "target"]
+    assert list(frame.columns) == [*iris.feature_names, "class"]
     assert len(frame) == 5
-    assert frame["target"].tolist() == [iris.class_names[int(c)] for c in iris.val.y[:5]]
-    assert frame.iloc[0, 0] == pytest.approx(float(iris.val.x[0, 0]))
+    assert frame["class"].tolist() == [iris.class_names[int(c)] for c in iris.val.y[:5]]
+    # Measurements in centimetres as shipped, not standardised; the encoding on request.
+    assert frame.iloc[:, 0].between(4.0, 8.0).all()
+    encoded = dataset_frame(iris, "val", rows=[3, 1], encoded=True)
+    assert list(encoded.index) == [3, 1]
+    assert encoded.iloc[0, 0] == pytest.approx(float(iris.val.x[3, 0]))
     with pytest.raises(ValueError, match="table view"):
         dataset_frame(load_dataset("sine", n_samples=40))
 
@@ -219,3 +228,21 @@ def test_overfitting_is_pointed_out_only_when_validation_turns_up_and_training_f
     assert overfitting_warning(overfit[:5]) is None
     rising = [0.5 + 0.05 * i for i in range(12)]
     assert overfitting_warning(rows(rising, rising)) is None
+
+
+def test_missing_values_say_how_each_column_is_handled(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    age = rng.integers(18, 80, 40).astype(float)
+    age[[1, 2]] = np.nan
+    port = rng.choice(["S", "C"], 40, p=[0.8, 0.2]).astype(object)
+    port[7] = None
+    frame = pd.DataFrame({"age": age, "port": port, "y": rng.choice(["a", "b"], 40)})
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    filled = missing_values(load_dataset("csv", path=str(path), target="y")).set_index("column")
+    assert filled.loc["age", "missing"] == 2 and filled.loc["port", "missing"] == 1
+    assert "median" in filled.loc["age", "handled"]
+    assert filled.loc["port", "handled"] == "filled with the most frequent value, 'S'"
+    dropped = load_dataset("csv", path=str(path), target="y", missing="drop")
+    assert set(missing_values(dropped)["handled"]) == {"rows dropped"}
+    assert missing_values(load_dataset("iris")).empty

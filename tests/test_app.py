@@ -14,18 +14,21 @@ def test_data_page_shows_the_spiral(registry: JobRegistry) -> None:
     assert at.title[0].value == "Data"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Task"] == "binary" and metrics["Input shape"] == "2"
-    assert at.selectbox[0].value.endswith("Spiral")
+    assert at.radio(key="data_group").value == "2D toys"
+    assert at.selectbox(key="dataset_choice").value == "Spiral"
     assert len(at.get("plotly_chart")) >= 2  # scatter and class balance
+    assert any("Next: build a model" in str(link.proto) for link in at.get("page_link"))
 
 
 def test_data_page_switches_to_tabular_and_images(registry: JobRegistry) -> None:
     at = open_page()
-    options = at.selectbox[0].options
-    at.selectbox[0].select(next(o for o in options if o.endswith("Iris"))).run()
+    at.radio(key="data_group").set_value("Tables").run()
+    at.selectbox(key="dataset_choice").select("Iris").run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Task"] == "multiclass"
     assert len(at.dataframe) >= 2  # rows and column summary
-    at.selectbox[0].select(next(o for o in options if "Digits" in o)).run()
+    at.radio(key="data_group").set_value("Images").run()
+    at.selectbox(key="dataset_choice").select("Digits (8x8)").run()
     assert {m.label: m.value for m in at.metric}["Input shape"] == "1 × 8 × 8"
 
 

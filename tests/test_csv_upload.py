@@ -78,6 +78,8 @@ def test_registered_csv_rebuilds_from_params(tmp_path):
         "seed": 2,
         "sensitive": (),
         "drop_columns": (),
+        "missing": "fill",
+        "file_name": "data.csv",
     }
     again = load_dataset("csv", **ds.params)
     assert torch.equal(ds.train.x, again.train.x) and torch.equal(ds.test.y, again.test.y)
@@ -205,3 +207,33 @@ def test_registered_csv_needs_path_and_target():
         load_dataset("csv", target="label")
     with pytest.raises(CsvError, match="No file at"):
         load_dataset("csv", path="/nonexistent/file.csv", target="label")
+
+
+def test_rows_keep_the_values_as_uploaded_beside_the_encoding(tmp_path):
+    frame = mixed_frame()
+    ds = load_csv(write(tmp_path, frame, "people.csv"), "label")
+    assert ds.title == "people.csv" and ds.target_name == "label"
+    raw = ds.train.raw
+    assert list(raw.columns) == ["age", "income", "city", "sex"]
+    assert len(raw) == len(ds.train)
+    # The raw rows are the uploaded values: every (age, income) pair is one of the file's.
+    uploaded = set(zip(frame["age"].fillna(-1), frame["income"], strict=True))
+    assert set(zip(raw["age"].fillna(-1), raw["income"], strict=True)) <= uploaded
+    assert raw["age"].max() > 18  # not standardised
+    # ... and the encoder turns them back into exactly the model's inputs.
+    encoded = ds.encoder.transform(raw)
+    np.testing.assert_allclose(encoded, ds.train.x.numpy(), atol=1e-6)
+
+
+def test_missing_values_are_counted_and_filled_or_dropped(tmp_path):
+    path = write(tmp_path, mixed_frame())
+    filled = load_csv(path, "label")
+    assert filled.missing_counts == {"age": 2, "city": 1}
+    # Text gets the most frequent training value, not a category of its own.
+    assert not any(name.startswith("city=(missing)") for name in filled.feature_names)
+    assert filled.encoder.most_frequent["city"] in {"Paris", "Lyon", "Nice"}
+    dropped = load_csv(path, "label", missing="drop")
+    assert sum(len(s) for s in (dropped.train, dropped.val, dropped.test)) == 57
+    assert dropped.missing_counts == {"age": 2, "city": 1}  # as uploaded
+    assert any("Dropped 3 rows with a missing feature value" in n for n in dropped.notes)
+    assert "missing=" in error_text(path, missing="guess")

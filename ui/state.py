@@ -12,16 +12,45 @@ from playground.errors import PlaygroundError
 from playground.jobs import JobRegistry, default_registry
 from playground.model.presets import PRESETS
 from playground.store import RunStore
+from playground.store.sessions import SessionSnapshots, new_token
 from playground.train import TrainConfig
+
+# What a reload must bring back: the choices, not the widgets' own keys.
+KEPT_KEYS = ("dataset", "layers", "config", "job_id")
 
 
 def init_state() -> None:
-    """Give a new session a working setup: the spiral, a small MLP, default training."""
+    """Give a new session a working setup: the spiral, a small MLP, default training.
+
+    A URL with `?s=<token>` (every page sets it) restores what that session had chosen, so a
+    reload or a bookmark keeps the dataset, model, options and run.
+    """
     ss = st.session_state
+    if "session_token" not in ss:
+        token = st.query_params.get("s") or ""
+        saved = _snapshots().load(token)
+        if saved is None:
+            token = new_token()
+        for key in KEPT_KEYS:
+            if saved and key in saved and key not in ss:
+                ss[key] = saved[key]
+        ss["session_token"] = token
+    st.query_params["s"] = ss["session_token"]
     ss.setdefault("dataset", {"name": "spiral", "params": {}})
     ss.setdefault("layers", PRESETS["mlp"].spec().model_dump()["layers"])
     ss.setdefault("config", TrainConfig(epochs=100).model_dump())
     ss.setdefault("job_id", None)
+
+
+def save_state() -> None:
+    """Keep this session's choices under its token (called after every page run)."""
+    ss = st.session_state
+    if "session_token" in ss:
+        _snapshots().save(ss["session_token"], {k: ss[k] for k in KEPT_KEYS if k in ss})
+
+
+def _snapshots() -> SessionSnapshots:
+    return SessionSnapshots(store().root)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the dataset...")

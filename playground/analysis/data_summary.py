@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+import torch
 
 from playground.data.dataset import SPLIT_NAMES, Dataset
 
@@ -63,16 +66,47 @@ def class_balance(dataset: Dataset) -> pd.DataFrame:
     return table
 
 
-def dataset_frame(dataset: Dataset, split: str = "train", limit: int = 200) -> pd.DataFrame:
-    """The first `limit` rows of a split as a table: one column per (encoded) feature, named
-    as in `dataset.feature_names`, then a `target` column holding the class name, or the
-    target value in its original units for regression.
+def dataset_frame(
+    dataset: Dataset,
+    split: str = "train",
+    limit: int = 200,
+    *,
+    rows: Sequence[int] | np.ndarray | None = None,
+    encoded: bool = False,
+) -> pd.DataFrame:
+    """Rows of a split as a table a person reads, indexed by their row number in the split.
+
+    By default the feature columns are the values as the user gave them (age 22, sex
+    "female"; missing stays missing); with `encoded`, or for data kept only encoded, one column
+    per model input as in `dataset.feature_names` (standardised, one-hot). A last column named
+    after the target (`dataset.target_name`) holds the class name, or the target value in its
+    original units for regression. `rows` picks rows (default: the first `limit`).
 
     Works when each example flattens to one value per feature name (tabular, toy2d, image
     pixels); sequence datasets raise ValueError.
     """
     part = dataset.split(split)
-    x = part.x[:limit]
+    index = np.arange(min(limit, len(part))) if rows is None else np.asarray(rows, dtype=np.int64)
+    if part.raw is not None and not encoded:
+        frame = part.raw.iloc[index].reset_index(drop=True)
+    else:
+        frame = _encoded_frame(dataset, part.x[torch.from_numpy(index)])
+    frame.index = pd.Index(index, name="row")
+    y = part.y[torch.from_numpy(index)].numpy()
+    if dataset.is_classification:
+        count = int(y.max()) + 1 if len(y) else 0
+        classes = np.asarray(dataset.class_names or [str(i) for i in range(count)])
+        target = classes[y]
+    else:
+        target = y.astype(np.float64) * dataset.target_std + dataset.target_mean
+    column = dataset.target_name or TARGET_COLUMN
+    while column in frame.columns:  # a feature may itself be called "target"
+        column = f"{column} (label)"
+    frame[column] = target
+    return frame
+
+
+def _encoded_frame(dataset: Dataset, x: torch.Tensor) -> pd.DataFrame:
     flat = x.reshape(len(x), -1).float().numpy()
     names = [str(n) for n in dataset.feature_names]
     if flat.shape[1] != len(names):
@@ -81,16 +115,23 @@ def dataset_frame(dataset: Dataset, split: str = "train", limit: int = 200) -> p
             f"{tuple(dataset.input_shape)}, which do not form one row of {len(names)} "
             "feature columns; a table view needs tabular, 2-D or image data."
         )
-    frame = pd.DataFrame(flat, columns=pd.Index(names))
-    y = part.y[:limit].numpy()
-    if dataset.is_classification:
-        count = int(y.max()) + 1 if len(y) else 0
-        classes = np.asarray(dataset.class_names or [str(i) for i in range(count)])
-        target = classes[y]
-    else:
-        target = y.astype(np.float64) * dataset.target_std + dataset.target_mean
-    column = TARGET_COLUMN
-    while column in frame.columns:  # a feature may itself be called "target"
-        column = f"{column} (label)"
-    frame[column] = target
-    return frame
+    return pd.DataFrame(flat, columns=pd.Index(names))
+
+
+def missing_values(dataset: Dataset) -> pd.DataFrame:
+    """How each feature column with missing values (as given) is handled: `column`,
+    `missing` (count), and `handled` in words ("filled with the median, 28", "filled with the
+    most frequent value, 'S'", "its own category", or "rows dropped")."""
+    encoder = dataset.encoder
+    rows = []
+    for column, count in dataset.missing_counts.items():
+        if dataset.params.get("missing") == "drop":
+            handled = "rows dropped"
+        elif encoder is not None and column in encoder.medians:
+            handled = f"filled with the training median, {encoder.medians[column]:g}"
+        elif encoder is not None and encoder.categorical_fill == "most_frequent":
+            handled = f"filled with the most frequent value, {encoder.most_frequent[column]!r}"
+        else:
+            handled = "kept as a category of its own, '(missing)'"
+        rows.append({"column": column, "missing": count, "handled": handled})
+    return pd.DataFrame(rows, columns=["column", "missing", "handled"])

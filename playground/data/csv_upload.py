@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import re
+import typing
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,10 @@ INTEGER_CLASS_LIMIT = 10  # an integer target with at most this many values is c
 MOSTLY_NUMERIC = 0.8  # share of numbers above which other values in a column are called junk
 NA_VALUES = ["?"]  # besides pandas' defaults ("", "NA", "NaN", "null", ...), as in UCI files
 
+# How missing feature values are handled; the Data page offers the same choices.
+MissingChoice = Literal["fill", "drop"]
+MISSING_CHOICES: tuple[str, ...] = typing.get_args(MissingChoice)
+
 _ID_NAME = re.compile(r"^(id|index|uuid|guid|key|unnamed: ?\d+)$|[_ \-.]id$", re.IGNORECASE)
 
 
@@ -40,23 +46,37 @@ def load_csv(
     seed: int = 0,
     sensitive: Sequence[str] = (),
     drop_columns: Sequence[str] = (),
+    missing: MissingChoice = "fill",
+    file_name: str = "",
 ) -> Dataset:
     """Read a CSV (a path or the file's bytes) and build a tabular `Dataset` predicting `target`.
 
     `sensitive` names columns whose raw values are kept in `Split.sensitive` (they stay model
-    features unless also in `drop_columns`). `params["path"]` is None for bytes, so save an
-    upload to a file first if the dataset must be rebuilt later with `load_dataset("csv", ...)`.
+    features unless also in `drop_columns`). `missing` says what happens to missing feature
+    values: "fill" (numbers get the training median, text the most frequent value) or "drop"
+    (rows with any missing feature value are left out). `file_name` is the name the user
+    knows the file by (an upload is kept under a content hash). `params["path"]` is None for
+    bytes, so save an upload to a file first if the dataset must be rebuilt later with
+    `load_dataset("csv", ...)`.
     """
     target, sensitive, drop_columns = target.strip(), tuple(sensitive), tuple(drop_columns)
+    if missing not in MISSING_CHOICES:
+        raise CsvError(
+            f"missing={missing!r} is not a way to handle missing values.",
+            f"Use one of: {', '.join(MISSING_CHOICES)}.",
+        )
     path = None if isinstance(source, bytes) else str(source)
+    file_name = file_name or (Path(path).name if path else "")
     params = {
         "path": path,
         "target": target,
         "seed": seed,
         "sensitive": sensitive,
         "drop_columns": drop_columns,
+        "missing": missing,
+        "file_name": file_name,
     }
-    frame = _parse(_read_bytes(source))
+    frame = read_frame(source)
     _check_columns(frame, target, sensitive, drop_columns)
     # Columns the user drops are not checked for junk: they will not be used.
     numbers = {c: _numeric_or_junk(frame[c], c, c not in drop_columns) for c in frame.columns}
@@ -67,13 +87,7 @@ def load_csv(
         notes.append(f"Dropped {int(missing_target.sum())} rows with no value for '{target}'.")
         frame = frame.loc[~missing_target].reset_index(drop=True)
         numbers = {c: (None if v is None else v[~missing_target]) for c, v in numbers.items()}
-    if len(frame) < MIN_ROWS:
-        rows = f"{len(frame)} row{'' if len(frame) == 1 else 's'}"
-        raise CsvError(
-            f"The file has only {rows} with a value for '{target}'; "
-            f"at least {MIN_ROWS} are needed.",
-            "Add more rows so there is enough data to train, validate and test.",
-        )
+    _check_enough_rows(frame, f"with a value for '{target}'")
 
     task, y, class_names, note = _encode_target(frame[target], numbers[target], target)
     notes.append(note)
@@ -85,10 +99,19 @@ def load_csv(
         )
     # Numeric columns as numbers, so the sensitive frame holds e.g. ages rather than strings.
     typed = frame.assign(**{c: v for c, v in numbers.items() if v is not None})
+    features = typed[numeric + categorical]
+    # Counted as uploaded (before any rows are dropped), for the Data page.
+    missing_counts = {c: int(n) for c, n in features.isna().sum().items() if n}
+    if missing == "drop" and missing_counts:
+        keep = features.notna().all(axis=1).to_numpy()
+        notes.append(f"Dropped {int((~keep).sum())} rows with a missing feature value.")
+        typed, y = typed.loc[keep].reset_index(drop=True), y[keep]
+        features = typed[numeric + categorical]
+        _check_enough_rows(typed, "without missing values", "or fill missing values instead")
     return dataset_from_frame(
         name="csv",
         params=params,
-        features=typed[numeric + categorical],
+        features=features,
         y=y,
         task=task,
         numeric=numeric,
@@ -96,9 +119,28 @@ def load_csv(
         seed=seed,
         class_names=class_names,
         sensitive=typed[list(sensitive)] if sensitive else None,
-        description=f"Your CSV file{f' {Path(path).name}' if path else ''}, predicting '{target}'.",
+        description=f"Your CSV file{f' {file_name}' if file_name else ''}, predicting '{target}'.",
         notes=notes,
+        target_name=target,
+        categorical_fill="most_frequent",
+        missing_counts=missing_counts,
     )
+
+
+def _check_enough_rows(frame: pd.DataFrame, which: str, fix: str = "") -> None:
+    if len(frame) < MIN_ROWS:
+        rows = f"{len(frame)} row{'' if len(frame) == 1 else 's'}"
+        raise CsvError(
+            f"The file has only {rows} {which}; at least {MIN_ROWS} are needed.",
+            "Add more rows so there is enough data to train, validate and test"
+            + (f", {fix}." if fix else "."),
+        )
+
+
+def read_frame(source: str | Path | bytes) -> pd.DataFrame:
+    """A CSV (a path or bytes) as a DataFrame of strings, with the size, binary, encoding and
+    separator handling every reader of user files shares; CsvError names the problem."""
+    return _parse(_read_bytes(source))
 
 
 def _read_bytes(source: str | Path | bytes) -> bytes:
@@ -318,10 +360,20 @@ def csv_dataset(
     seed: int = 0,
     sensitive: tuple[str, ...] = (),
     drop_columns: tuple[str, ...] = (),
+    missing: MissingChoice = "fill",
+    file_name: str = "",
 ) -> Dataset:
     """`load_csv` from a file path, for `load_dataset("csv", path=..., target=...)`."""
     if not path:
         raise CsvError("No CSV file was given.", "Pass path= to a CSV file.")
     if not target:
         raise CsvError("No target column was given.", "Pass target= with the column to predict.")
-    return load_csv(path, target, seed=seed, sensitive=sensitive, drop_columns=drop_columns)
+    return load_csv(
+        path,
+        target,
+        seed=seed,
+        sensitive=sensitive,
+        drop_columns=drop_columns,
+        missing=missing,
+        file_name=file_name,
+    )

@@ -8,6 +8,7 @@ their raw sensitive columns beside the encoded features for fairness work.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -19,15 +20,26 @@ Kind = Literal["toy2d", "tabular", "image", "sequence"]
 SPLIT_NAMES = ("train", "val", "test")
 
 
+def dataset_title(name: str, params: dict[str, Any]) -> str:
+    """A dataset's name for people: a CSV is its uploaded file's name ("titanic.csv")."""
+    if name == "csv":
+        return str(params.get("file_name") or Path(str(params.get("path") or "your CSV")).name)
+    return name
+
+
 @dataclass
 class Split:
     """One split. `x` is float32 (or int64 for token sequences) with shape (N, *input_shape);
     `y` is int64 class indices (N,) for classification or float32 (N,) for regression.
-    `sensitive` holds the raw (un-encoded) sensitive columns for the same rows, or None."""
+    `sensitive` holds the raw (un-encoded) sensitive columns for the same rows, or None.
+    `raw` holds the feature columns as the user gave them (numbers unscaled, text as text,
+    missing as NaN) for the same rows, for showing rows to people; None where `x` is already
+    what a person reads (images, sequences, unscaled toys)."""
 
     x: torch.Tensor
     y: torch.Tensor
     sensitive: pd.DataFrame | None = None
+    raw: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -61,6 +73,17 @@ class Dataset:
     target_std: float = 1.0
     description: str = ""
     notes: list[str] = field(default_factory=list)
+    # What a person calls the target column ("survived"), for tables of rows.
+    target_name: str = "label"
+    # Tabular data: missing values per feature column as given (before filling or dropping).
+    missing_counts: dict[str, int] = field(default_factory=dict)
+    # Tabular data: the fitted TabularPreprocessor, which encodes raw rows (what-if edits).
+    encoder: Any = None
+
+    @property
+    def title(self) -> str:
+        """The dataset's name as the user knows it: an uploaded file's own name, not "csv"."""
+        return dataset_title(self.name, self.params)
 
     @property
     def num_outputs(self) -> int:

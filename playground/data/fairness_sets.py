@@ -123,6 +123,7 @@ def _build(
         sensitive=table[list(spec.sensitive)],
         description=description,
         notes=notes,
+        target_name=spec.target,
     )
 
 

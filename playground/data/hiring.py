@@ -132,4 +132,5 @@ def _build(seed: int, n_samples: int, bias: float, drop_columns: Sequence[str]) 
         sensitive=frame[list(SENSITIVE)],
         description=HIRING_TEXT,
         notes=notes,
+        target_name="hired",
     )

@@ -37,6 +37,7 @@ def _tabular(
         seed=seed,
         class_names=class_names,
         description=description,
+        target_name="class" if class_names else "target",
     )
 
 

@@ -69,16 +69,23 @@ def standardize_target(y: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, fl
 
 
 def make_split(
-    x: np.ndarray, y: np.ndarray, task: Task, sensitive: pd.DataFrame | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    task: Task,
+    sensitive: pd.DataFrame | None = None,
+    raw: pd.DataFrame | None = None,
 ) -> Split:
-    """Arrays of one split -> tensors: float32 features (int64 kept for tokens), typed labels."""
+    """Arrays of one split -> tensors: float32 features (int64 kept for tokens), typed labels;
+    `sensitive` and `raw` frames (same rows) are kept beside them with a fresh index."""
     x_t = torch.from_numpy(np.ascontiguousarray(x))
     x_t = x_t.float() if x_t.dtype.is_floating_point else x_t.long()
     y_t = torch.from_numpy(np.ascontiguousarray(y))
     y_t = y_t.float() if task == "regression" else y_t.long()
     if sensitive is not None:
         sensitive = sensitive.reset_index(drop=True)
-    return Split(x=x_t, y=y_t, sensitive=sensitive)
+    if raw is not None:
+        raw = raw.reset_index(drop=True)
+    return Split(x=x_t, y=y_t, sensitive=sensitive, raw=raw)
 
 
 def dataset_from_arrays(
@@ -105,6 +112,8 @@ def dataset_from_arrays(
     """
     classification = task != "regression"
     train, val, test = split_indices(y, seed=seed, stratify=classification)
+    # Standardised 2-D features keep their unscaled values for showing rows to people.
+    raw = pd.DataFrame(x, columns=list(feature_names)) if standardize and x.ndim == 2 else None
     if standardize:
         mean = x[train].mean(axis=0)
         std = x[train].std(axis=0)
@@ -112,7 +121,10 @@ def dataset_from_arrays(
     target_mean, target_std = 0.0, 1.0
     if not classification:
         y, target_mean, target_std = standardize_target(y.astype(np.float64), train)
-    splits = [make_split(x[i], y[i], task) for i in (train, val, test)]
+    splits = [
+        make_split(x[i], y[i], task, raw=None if raw is None else raw.iloc[i])
+        for i in (train, val, test)
+    ]
     return Dataset(
         name=name,
         params=params,

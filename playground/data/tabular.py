@@ -2,7 +2,8 @@
 
 Numeric columns: missing values get the train median, then train mean 0 / std 1.
 Categorical columns: one-hot, one column per category seen in train (named `column=value`);
-a missing value is its own category (`column=(missing)`), and a category first seen in
+a missing value is its own category (`column=(missing)`) or, with `categorical_fill=
+"most_frequent"`, the train split's most frequent category; a category first seen in
 validation or test encodes as all zeros, as the model has never seen it.
 """
 
@@ -27,10 +28,12 @@ class TabularPreprocessor:
 
     numeric: list[str]
     categorical: list[str]
+    categorical_fill: str = "category"  # or "most_frequent"
     medians: dict[str, float] = field(default_factory=dict)
     means: dict[str, float] = field(default_factory=dict)
     stds: dict[str, float] = field(default_factory=dict)
     categories: dict[str, list[str]] = field(default_factory=dict)
+    most_frequent: dict[str, str] = field(default_factory=dict)
 
     def fit(self, frame: pd.DataFrame) -> TabularPreprocessor:
         for col in self.numeric:
@@ -42,6 +45,10 @@ class TabularPreprocessor:
             self.stds[col] = float(filled.std(ddof=0)) or 1.0  # constant column: avoid 0/0
         for col in self.categorical:
             values = _as_categories(frame[col])
+            present = values[values != MISSING]
+            self.most_frequent[col] = str(present.mode().iloc[0]) if len(present) else MISSING
+            if self.categorical_fill == "most_frequent":
+                values = values.replace(MISSING, self.most_frequent[col])
             seen = sorted(set(values) - {MISSING})
             # The missing category goes last, and only if training data has missing values.
             self.categories[col] = seen + ([MISSING] if MISSING in set(values) else [])
@@ -70,7 +77,10 @@ class TabularPreprocessor:
             values = values.fillna(self.medians[col]).to_numpy()
             blocks.append(((values - self.means[col]) / self.stds[col])[:, None])
         for col in self.categorical:
-            values = _as_categories(frame[col]).to_numpy()
+            values = _as_categories(frame[col])
+            if self.categorical_fill == "most_frequent":
+                values = values.replace(MISSING, self.most_frequent[col])
+            values = values.to_numpy()
             cats = np.asarray(self.categories[col], dtype=object)
             # Unknown categories match no column and so stay all zeros.
             blocks.append((values[:, None] == cats[None, :]).astype(np.float64))
@@ -98,6 +108,9 @@ def dataset_from_frame(
     sensitive: pd.DataFrame | None = None,
     description: str = "",
     notes: Sequence[str] = (),
+    target_name: str = "label",
+    categorical_fill: str = "category",
+    missing_counts: dict[str, int] | None = None,
 ) -> Dataset:
     """Split raw features (N rows) and labels y (N,) and encode them into a tabular `Dataset`.
 
@@ -106,7 +119,9 @@ def dataset_from_frame(
     """
     classification = task != "regression"
     idx = split_indices(y, seed=seed, stratify=classification)
-    prep = TabularPreprocessor(list(numeric), list(categorical)).fit(features.iloc[idx[0]])
+    prep = TabularPreprocessor(list(numeric), list(categorical), categorical_fill)
+    prep.fit(features.iloc[idx[0]])
+    raw = features[list(numeric) + list(categorical)]
     target_mean, target_std = 0.0, 1.0
     if not classification:
         y, target_mean, target_std = standardize_target(y.astype(np.float64), idx[0])
@@ -116,6 +131,7 @@ def dataset_from_frame(
             y[i],
             task,
             None if sensitive is None else sensitive.iloc[i],
+            raw.iloc[i],
         )
         for i in idx
     ]
@@ -136,4 +152,11 @@ def dataset_from_frame(
         target_std=target_std,
         description=description,
         notes=list(notes),
+        target_name=target_name,
+        encoder=prep,
+        missing_counts=(
+            {c: int(n) for c, n in raw.isna().sum().items() if n}
+            if missing_counts is None
+            else dict(missing_counts)
+        ),
     )

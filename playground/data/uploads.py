@@ -27,18 +27,11 @@ def keep_upload(source: Path | bytes, root: Path, suffix: str = ".csv") -> Path:
 
 
 def csv_columns(data: bytes) -> list[str]:
-    """The header of an uploaded CSV, for choosing the target; CsvError if unreadable."""
-    import io
+    """The header of an uploaded CSV, for choosing the target; CsvError if unreadable.
 
-    import pandas as pd
+    The same reader as training (separator and encoding detection, the same messages), so a
+    file the Data page offers is a file that loads.
+    """
+    from playground.data.csv_upload import read_frame
 
-    if not data.strip():
-        raise CsvError("The file is empty.", "Upload a CSV with a header row and data rows.")
-    try:
-        frame = pd.read_csv(io.BytesIO(data), nrows=5)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CsvError(
-            f"The file is not readable as CSV: {str(exc).splitlines()[0]}",
-            "Save it as comma-separated UTF-8 text.",
-        ) from None
-    return [str(c) for c in frame.columns]
+    return [str(c) for c in read_frame(data).columns]

@@ -1,0 +1,25 @@
+"""The line every page ends with: the natural next thing to do, as a link to its page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+# Each page's next step, in the order a first visit goes through them.
+NEXT_STEPS: dict[str, tuple[str, str, str]] = {
+    "data": ("pages/build.py", "Next: build a model for this data", ":material/construction:"),
+    "build": ("pages/train.py", "Next: train this model", ":material/model_training:"),
+    "train": ("pages/inspect.py", "Next: look inside the trained model", ":material/biotech:"),
+    "runs": ("pages/inspect.py", "Next: inspect a run", ":material/biotech:"),
+    "inspect": ("pages/explain.py", "Next: explain its predictions", ":material/lightbulb:"),
+    "explain": ("pages/fairness.py", "Next: audit it for fairness", ":material/balance:"),
+    "fairness": ("pages/runs.py", "Next: compare runs and download a report", ":material/history:"),
+}
+
+
+def next_step(page: str, note: str | None = None) -> None:
+    """Draw the page's next step at its end; `note` adds why (e.g. what to try first)."""
+    target, label, icon = NEXT_STEPS[page]
+    st.divider()
+    st.page_link(target, label=label, icon=icon)
+    if note:
+        st.caption(note)
