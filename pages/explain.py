@@ -153,7 +153,7 @@ with tab_sample:
         format_func=lambda i: f"test row {attr.sample_indices[i]}",
         key="sample",
     )
-    sample_view(attr, dataset, int(position))
+    sample_view(attr, dataset, int(position), loaded.built)
 with tab_trust:
     checks_view(attr)
     st.subheader("Do the methods agree?")

@@ -6,23 +6,33 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from playground.analysis.data_summary import dataset_frame, original_features
 from playground.charts import explain as charts
 from playground.data import Dataset
 from playground.explain import summary
 from playground.explain.base import Attribution
 from playground.explain.trust import completeness_shap
+from playground.model import BuiltModel
+from ui.what_if_view import what_if_view
 
 
-def _groups(dataset: Dataset, key: str) -> dict[str, str] | None:
-    if not dataset.feature_groups:
-        return None
-    merge = st.toggle(
-        "Sum one-hot columns into their original column",
-        value=True,
+def _readable(
+    attr: Attribution, dataset: Dataset, key: str
+) -> tuple[dict[str, str] | None, pd.DataFrame | None]:
+    """(groups, originals) for the summary functions: by default one-hot columns are summed
+    into their column and values are the user's own; a toggle shows the model's encoding."""
+    originals = original_features(dataset, "test", attr.sample_indices)
+    if not dataset.feature_groups and originals is None:
+        return None, None
+    encoded = st.toggle(
+        "Show the model's encoding (one column per category, standardised numbers)",
         key=key,
-        help="e.g. workclass=Private, workclass=Self-emp… become one 'workclass' feature.",
+        help="By default a column's one-hot parts are summed into it (workclass=Private, "
+        "workclass=Self-emp… become 'workclass') and values are shown as in the data.",
     )
-    return dataset.feature_groups if merge else None
+    if encoded:
+        return None, None
+    return dataset.feature_groups or None, originals
 
 
 def global_view(attr: Attribution, dataset: Dataset) -> None:
@@ -60,17 +70,22 @@ def global_view(attr: Attribution, dataset: Dataset) -> None:
             ),
             key="global_steps",
         )
-    groups = _groups(dataset, "group_global")
+    groups, originals = _readable(attr, dataset, "encoded_global")
     importance = summary.global_importance(attr, groups)
     st.plotly_chart(
         charts.importance_bars(importance, f"{attr.title}: mean |attribution|"), key="bars"
     )
     if attr.data_kind in ("tabular", "toy2d") and not attr.layer_map and attr.n > 1:
-        values, features = summary.feature_table(attr, groups)
+        values, features = summary.feature_table(attr, groups, originals)
         numeric = features.apply(lambda c: c.dtype.kind in "fiub")
         names = list(values.columns)
         feats = summary.numeric_values(features)
-        st.plotly_chart(charts.beeswarm(values.to_numpy(), feats, names), key="beeswarm")
+        st.plotly_chart(
+            charts.beeswarm(
+                values.to_numpy(), feats, names, value_text=summary.value_text(features)
+            ),
+            key="beeswarm",
+        )
         chosen = st.selectbox("Dependence on", names, key="dependence_feature")
         if numeric[chosen]:
             st.plotly_chart(
@@ -81,8 +96,11 @@ def global_view(attr: Attribution, dataset: Dataset) -> None:
             st.caption(f"{chosen} is categorical: see its spread in the beeswarm above.")
 
 
-def sample_view(attr: Attribution, dataset: Dataset, position: int) -> None:
-    """One sample's explanation: waterfall, image overlay or time steps."""
+def sample_view(
+    attr: Attribution, dataset: Dataset, position: int, built: BuiltModel | None = None
+) -> None:
+    """One sample's explanation: waterfall, image overlay or time steps; for tables the row as
+    in the data and (with `built`) a what-if panel."""
     row = int(attr.sample_indices[position])
     label = attr.labels[position]
     target = int(attr.targets[position])
@@ -115,10 +133,17 @@ def sample_view(attr: Attribution, dataset: Dataset, position: int) -> None:
             charts.time_step_attribution(steps, inputs, [f"row {row}"]), key="sample_steps"
         )
         return
-    groups = _groups(dataset, "group_sample")
+    groups, originals = _readable(attr, dataset, "encoded_sample")
+    if dataset.kind == "tabular":
+        st.dataframe(
+            dataset_frame(dataset, "test", rows=[row], encoded=originals is None), key="sample_row"
+        )
     st.plotly_chart(
-        charts.waterfall(**summary.waterfall_inputs(attr, position, groups)), key="waterfall"
+        charts.waterfall(**summary.waterfall_inputs(attr, position, groups, originals)),
+        key="waterfall",
     )
+    if built is not None:
+        what_if_view(built, dataset, row)
 
 
 def checks_view(attr: Attribution) -> None:

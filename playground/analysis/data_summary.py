@@ -106,6 +106,18 @@ def dataset_frame(
     return frame
 
 
+def original_features(
+    dataset: Dataset, split: str, rows: Sequence[int] | np.ndarray
+) -> pd.DataFrame | None:
+    """The feature columns of `rows` as the user gave them, indexed by row number; None for
+    data that is only held encoded (images, sequences, unscaled toys)."""
+    raw = dataset.split(split).raw
+    if raw is None:
+        return None
+    index = np.asarray(rows, dtype=np.int64)
+    return raw.iloc[index].set_index(pd.Index(index, name="row"))
+
+
 def _encoded_frame(dataset: Dataset, x: torch.Tensor) -> pd.DataFrame:
     flat = x.reshape(len(x), -1).float().numpy()
     names = [str(n) for n in dataset.feature_names]

@@ -62,11 +62,13 @@ def beeswarm(
     names: Sequence[str],
     top: int = 15,
     seed: int = 0,
+    value_text: np.ndarray | None = None,
 ) -> go.Figure:
     """SHAP-style summary: one row per feature (the `top` by mean |attribution|, most important
     on top, row r at y = r), one point per sample at x = its attribution, stacked vertically
     where points crowd (seeded, so the same data always looks the same), coloured by the
-    sample's feature value scaled per feature to [0, 1] (low blue -> high red)."""
+    sample's feature value scaled per feature to [0, 1] (low blue -> high red). `value_text`
+    (N, F) strings are the values the hover shows (e.g. "female" where the colour has none)."""
     values = _as_2d(values, "values")
     n, f = values.shape
     _check_names(names, f)
@@ -81,12 +83,14 @@ def beeswarm(
     for row, j in enumerate(order):
         name = plain(names[j])
         marker: dict = {"size": 5, "opacity": 0.8}
+        text = [name] * n
         if colour is not None and features is not None:
             marker.update(color=colour[:, j], coloraxis="coloraxis")
             text = [plain(f"{names[j]} = {v:.4g}") for v in features[:, j]]
         else:
             marker.update(color=BLUE)
-            text = [name] * n
+        if value_text is not None:
+            text = [plain(f"{names[j]} = {v}") for v in value_text[:, j]]
         fig.add_trace(
             go.Scatter(
                 x=values[:, j],

@@ -98,21 +98,38 @@ def numeric_values(features: pd.DataFrame) -> np.ndarray:
 
 
 def feature_table(
-    attr: Attribution, groups: Mapping[str, str] | None = None
+    attr: Attribution,
+    groups: Mapping[str, str] | None = None,
+    originals: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attributions and the matching input values, both (N, features) indexed by test row,
     for beeswarm and dependence plots.
 
     With `groups`, one-hot columns are merged into their original column: the attribution is
     the group's sum, and the value is the category that is switched on (e.g. "red"; None
-    when no column of the group is on), so that column holds strings.
+    when no column of the group is on), so that column holds strings. `originals` (the
+    explained rows as the user gave them, indexed by test row, e.g. from
+    `data_summary.original_features`) replaces the values of the columns it has: age 22,
+    not its standardised -0.6; a missing value stays missing.
     """
     values, inputs, names = _per_feature(attr)
     index = pd.Index(attr.sample_indices, name="row")
     attributions = pd.DataFrame(values, columns=names, index=index)
     features = pd.DataFrame(inputs, columns=names, index=index)
-    if not groups:
-        return attributions, features
+    if groups:
+        attributions, features = _merge_groups(attributions, features, groups)
+    if originals is not None:
+        given = originals.reindex(index)
+        for column in features.columns:
+            if column in given.columns:
+                features[column] = given[column].to_numpy()
+    return attributions, features
+
+
+def _merge_groups(
+    attributions: pd.DataFrame, features: pd.DataFrame, groups: Mapping[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    names, index = list(features.columns), features.index
     merged: dict[str, Any] = {}
     for column in dict.fromkeys(groups.get(c, c) for c in names):
         members = [c for c in names if groups.get(c, c) == column]
@@ -126,6 +143,23 @@ def feature_table(
             np.where(block.max(axis=1) > 0.5, labels[on], None), index=index, dtype=object
         )
     return _group_columns(attributions, groups), pd.DataFrame(merged, index=index)
+
+
+def value_text(features: pd.DataFrame) -> np.ndarray:
+    """(N, features) strings for hovers and labels: numbers to 4 significant digits, text as
+    is, and "(missing)" for a missing value."""
+    out = np.empty(features.shape, dtype=object)
+    for j, column in enumerate(features.columns):
+        out[:, j] = [_one_value(v) for v in features[column]]
+    return out
+
+
+def _one_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "(missing)"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
 
 
 def time_step_attribution(attr: Attribution) -> np.ndarray:
@@ -207,12 +241,15 @@ def layer_importance(attr: Attribution) -> pd.DataFrame:
 
 
 def waterfall_inputs(
-    attr: Attribution, position: int, groups: Mapping[str, str] | None = None
+    attr: Attribution,
+    position: int,
+    groups: Mapping[str, str] | None = None,
+    originals: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """One sample's waterfall: `values` (F,), `names`, `base_value`, `output` and
-    `feature_values` (F,) for `charts.explain.waterfall`. The base is SHAP's expected value,
-    else f(baseline), else whatever the attributions leave unexplained."""
-    values, features = feature_table(attr, groups)
+    `feature_values` (F,) as text for `charts.explain.waterfall`. The base is SHAP's expected
+    value, else f(baseline), else whatever the attributions leave unexplained."""
+    values, features = feature_table(attr, groups, originals)
     row = values.iloc[position].to_numpy(dtype=float)
     output = float(attr.outputs[position])
     if attr.expected_value is not None:
@@ -226,5 +263,5 @@ def waterfall_inputs(
         "names": list(values.columns),
         "base_value": base,
         "output": output,
-        "feature_values": features.iloc[position].to_numpy(dtype=object),
+        "feature_values": value_text(features.iloc[[position]])[0],
     }

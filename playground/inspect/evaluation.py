@@ -134,7 +134,8 @@ def worst_misclassified(
         }
     )
     inputs = dataset.split(pred.split).x[worst].numpy()
-    return Misclassified(pred.split, dataset.kind, _with_features(table, inputs, dataset), inputs)
+    features = _with_features(table, inputs, dataset, pred.split)
+    return Misclassified(pred.split, dataset.kind, features, inputs)
 
 
 def worst_errors(pred: Predictions, dataset: Dataset, n: int = DEFAULT_WORST) -> pd.DataFrame:
@@ -156,13 +157,21 @@ def worst_errors(pred: Predictions, dataset: Dataset, n: int = DEFAULT_WORST) ->
             "abs_error": np.abs(error[worst]),
         }
     )
-    return _with_features(table, dataset.split(pred.split).x[worst].numpy(), dataset)
+    return _with_features(table, dataset.split(pred.split).x[worst].numpy(), dataset, pred.split)
 
 
-def _with_features(table: pd.DataFrame, inputs: np.ndarray, dataset: Dataset) -> pd.DataFrame:
-    """Add one column per (encoded) feature for flat tabular and 2-D inputs."""
+def _with_features(
+    table: pd.DataFrame, inputs: np.ndarray, dataset: Dataset, split: str
+) -> pd.DataFrame:
+    """Add the rows' features for flat tabular and 2-D inputs: the values as the user gave
+    them (age 22, gender "female") where the dataset keeps them, else one column per input."""
     if dataset.kind not in ("tabular", "toy2d") or inputs.ndim != 2:
         return table
+    raw = dataset.split(split).raw
+    if raw is not None:
+        given = raw.iloc[table["row"].to_numpy()].reset_index(drop=True)
+        given.columns = _unique([str(c) for c in given.columns], set(table.columns))
+        return pd.concat([table.reset_index(drop=True), given], axis=1)
     names = list(dataset.feature_names)[: inputs.shape[1]]
     names += [f"x{k}" for k in range(len(names), inputs.shape[1])]
     features = pd.DataFrame(inputs, columns=_unique(names, set(table.columns)))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from playground.analysis.data_summary import original_features
 from playground.charts import explain as charts
+from playground.data import Dataset
 from playground.errors import PlaygroundError
 from playground.explain import api, summary, trust
 from playground.explain.base import Attribution, ExplainRequest, Progress
@@ -59,12 +61,12 @@ def explain_section(
         section.charts.append(Chart(f"Global importance — {attr.title}", figure))
     first = next(iter(results.values()))
     for position in range(min(SAMPLES_SHOWN, first.n)):
-        section.charts.append(_sample_chart(first, position, groups))
+        section.charts.append(_sample_chart(first, position, groups, run.dataset))
     _trust(section, results, groups)
     return section, results
 
 
-def _sample_chart(attr: Attribution, position: int, groups) -> Chart:
+def _sample_chart(attr: Attribution, position: int, groups, dataset: Dataset) -> Chart:
     row = int(attr.sample_indices[position])
     title = f"{attr.title} — test row {row}"
     if attr.data_kind == "image":
@@ -75,7 +77,8 @@ def _sample_chart(attr: Attribution, position: int, groups) -> Chart:
         return Chart(
             title, charts.time_step_attribution(steps, attr.inputs[position : position + 1])
         )
-    figure = charts.waterfall(**summary.waterfall_inputs(attr, position, groups))
+    originals = original_features(dataset, "test", attr.sample_indices)
+    figure = charts.waterfall(**summary.waterfall_inputs(attr, position, groups, originals))
     return Chart(title, figure)
 
 

@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 
-from playground.analysis.data_summary import class_balance
+from playground.analysis.data_summary import class_balance, dataset_frame, missing_values
 from playground.charts.training import learning_rate_curve, training_curves
 from playground.model.shorthand import format_layers
 from playground.report.document import Chart, Section, Table
@@ -16,22 +16,30 @@ from playground.store import RunStore
 
 def dataset_section(run: LoadedRun) -> Section:
     ds = run.dataset
+    # Never a server path or the upload's hash: the file is named as the user uploaded it.
+    shown = {k: v for k, v in ds.params.items() if k not in ("path", "file_name")}
     section = Section(
         "Dataset",
         facts={
-            "name": ds.name,
+            "name": ds.title,
             "task": ds.task,
             "kind": ds.kind,
             "rows (train / validation / test)": f"{len(ds.train)} / {len(ds.val)} / {len(ds.test)}",
             "input shape": " × ".join(map(str, ds.input_shape)),
             "features": len(ds.feature_names),
             "sensitive attributes": ", ".join(ds.sensitive_attributes) or "none",
-            "parameters": ", ".join(f"{k}={v}" for k, v in ds.params.items()) or "defaults",
+            "parameters": ", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults",
         },
         paragraphs=[p for p in [ds.description, *ds.notes] if p],
     )
     if ds.is_classification:
         section.tables.append(Table("Class balance", class_balance(ds)))
+    if ds.test.raw is not None:
+        rows = dataset_frame(ds, "test", limit=5).reset_index()
+        section.tables.append(Table("The first test rows, as in the data", rows))
+    missing = missing_values(ds)
+    if not missing.empty:
+        section.tables.append(Table("Missing values", missing))
     return section
 
 
