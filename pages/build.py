@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import streamlit as st
 
 from playground.charts.architecture import architecture_dot
-from playground.errors import PlaygroundError, SpecError
-from playground.model import LAYERS, ModelSpec, check_model
+from playground.errors import PlaygroundError, format_shape
+from playground.model import LAYERS, ModelCheck, ModelSpec, check_model_partial
 from playground.model.codegen import export_pytorch_source
 from playground.model.presets import PRESETS
 from playground.model.shorthand import format_layers, parse_layers
-from ui.layer_editor import add_layer, layer_editor, set_layers
+from ui.layer_editor import add_layer, layer_editor, position_choices, set_layers
+from ui.next_step import next_step
 from ui.state import current_dataset, show_error
+
+
+def shape_rows(check: ModelCheck) -> list[dict[str, Any]]:
+    """The shape table: every layer reached; the one at fault marked ❌ with the shape it got
+    (its output is unknown), so a beginner sees how far the data went."""
+    at_fault = check.error.layer_index if check.error else None
+    rows = []
+    for r in check.rows:
+        failed = r.index in check.failed
+        mark = "❌ " if failed or r.index == at_fault else ""
+        rows.append(
+            {
+                "#": r.index,
+                "layer": "  " * r.depth + mark + r.label,
+                "output": f"got {format_shape(r.input_shape)}"
+                if failed
+                else format_shape(r.output_shape),
+                # Text, so the layer at fault shows a dash rather than "None".
+                "params": "—" if failed else f"{r.params:,}",
+            }
+        )
+    return rows
+
 
 st.title("Build")
 dataset = current_dataset()
@@ -34,50 +59,48 @@ with st.sidebar:
         st.rerun()
     st.subheader("Add a layer")
     kind = st.selectbox("Layer kind", list(LAYERS), format_func=lambda k: LAYERS[k].title)
+    choices = position_choices(st.session_state["layers"])
+    where = st.selectbox(
+        "Where", list(choices), help="A new hidden layer goes before the output layer."
+    )
     if st.button("Add layer"):
-        add_layer(kind)
+        add_layer(kind, choices[where])
         st.rerun()
 
-# Check before drawing the editor so the layer at fault can be marked in it.
-error: SpecError | None = None
-built = None
-try:
-    built = check_model({"layers": st.session_state["layers"]}, dataset)
-except SpecError as exc:
-    error = exc
+# Check before drawing the editor so the layers at fault or in doubt can be marked in it.
+check = check_model_partial({"layers": st.session_state["layers"]}, dataset)
+warned = {
+    w.layer_index: "⚠️ An activation after the output layer: remove it (see the warning)."
+    for w in (check.built.warnings if check.built else [])
+}
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Layers")
-    layer_editor(error.layer_index if error else None)
+    layer_editor(check.error.layer_index if check.error else None, warned)
     if not st.session_state["layers"]:
         st.info("The stack is empty: load a preset or add a layer.")
 
 # Re-check with this run's widget values (the editor may have changed them).
-error, built = None, None
-try:
-    built = check_model({"layers": st.session_state["layers"]}, dataset)
-except SpecError as exc:
-    error = exc
+check = check_model_partial({"layers": st.session_state["layers"]}, dataset)
+error, built = check.error, check.built
 st.session_state["spec_valid"] = error is None
 
 with right:
     st.subheader("Shapes and parameters")
+    if check.rows:
+        st.dataframe(
+            shape_rows(check),
+            hide_index=True,
+            column_config={"params": st.column_config.TextColumn(alignment="right")},
+        )
     if error is not None:
         st.error(str(error), icon="🔴")
         st.caption("Training is disabled until the stack is fixed.")
     elif built is not None:
-        rows = [
-            {
-                "#": r.index,
-                "layer": "  " * r.depth + r.label,
-                "output": r.as_dict()["output"],
-                "params": r.params,
-            }
-            for r in built.rows
-        ]
-        st.dataframe(rows, hide_index=True)
         st.metric("Total parameters", f"{built.total_params:,}")
+        for warning in built.warnings:
+            st.warning(str(warning), icon="⚠️")
         for note in built.notes:
             st.info(note)
         st.graphviz_chart(
@@ -117,3 +140,10 @@ with st.expander("Edit as text"):
             st.rerun()
         except PlaygroundError as exc:
             show_error(exc)
+
+next_step(
+    "build",
+    None
+    if error is None
+    else "Fix the layer marked in red first: training needs a stack that fits the data.",
+)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from playground.errors import PlaygroundError
 from playground.model import LAYERS, ModelSpec
+from playground.model.output_layer import insert_position, output_layer_index
 from playground.model.shorthand import format_layers, parse_layers
 from ui.widgets import typed_input
 
@@ -31,8 +32,13 @@ def _ids_in_sync() -> list[int]:
     return ids
 
 
-def layer_editor(error_index: str | None) -> None:
-    """Draw the stack; buttons change `st.session_state["layers"]` and rerun."""
+def layer_editor(error_index: str | None, warnings: dict[str, str] | None = None) -> None:
+    """Draw the stack; buttons change `st.session_state["layers"]` and rerun.
+
+    `error_index` marks the layer at fault (🔴); `warnings` maps a top-level index to a short
+    reason, marking a layer that trains badly (🟠) with the reason under its name.
+    """
+    warnings = warnings or {}
     layers: list[dict[str, Any]] = st.session_state["layers"]
     ids = _ids_in_sync()
     updated: list[dict[str, Any]] = []
@@ -40,9 +46,17 @@ def layer_editor(error_index: str | None) -> None:
         kind = layer["kind"]
         cls = LAYERS[kind]
         at_fault = error_index is not None and error_index.split(".")[0] == str(i)
+        warning = warnings.get(str(i))
+        # Colour as well as the dot: the dot alone is lost where no emoji font is installed.
+        name = f"**{i} · {cls.title}**"
+        mark = (
+            f"🔴 :red[{name}]" if at_fault else f"🟠 :orange[{name}]" if warning else f"⚪ {name}"
+        )
         with st.container(border=True):
             head, *buttons = st.columns([6, 1, 1, 1, 1])
-            head.markdown(f"{'🔴' if at_fault else '⚪'} **{i} · {cls.title}**")
+            head.markdown(mark)
+            if warning:
+                head.caption(warning)
             if buttons[0].button("↑", key=f"up_{uid}", help="move up", disabled=i == 0):
                 _move(i, i - 1)
             if buttons[1].button(
@@ -104,7 +118,23 @@ def _remove(i: int) -> None:
     st.rerun()
 
 
-def add_layer(kind: str, position: int | None = None) -> None:
+def position_choices(layers: list[dict[str, Any]]) -> dict[str, int]:
+    """Where a new layer can go, as labels -> insert index; the first is the default
+    (before the output layer, so a new hidden layer lands inside the network)."""
+    kinds = [layer["kind"] for layer in layers]
+    choices: dict[str, int] = {}
+    out = output_layer_index(kinds)
+    if out is not None:
+        choices[f"before the output layer ({out})"] = out
+    for i, kind in enumerate(kinds):
+        choices[f"after layer {i} · {LAYERS[kind].title}"] = i + 1
+    choices["at the end"] = len(kinds)
+    return choices
+
+
+def add_layer(kind: str, position: int | None = None) -> int:
+    """Insert a new `kind` layer at `position` (default: before the output layer); returns
+    the index it got."""
     layer: dict[str, Any] = {"kind": kind}
     if kind == "residual":
         layer["layers"] = [
@@ -113,6 +143,10 @@ def add_layer(kind: str, position: int | None = None) -> None:
             {"kind": "linear", "out_features": 32},
         ]
     layers = st.session_state["layers"]
-    position = len(layers) if position is None else position
+    ids = _ids_in_sync()
+    if position is None:
+        position = insert_position([d["kind"] for d in layers])
+    position = max(0, min(position, len(layers)))
     layers.insert(position, layer)
-    st.session_state["layer_ids"].insert(position, next(_ids))
+    ids.insert(position, next(_ids))
+    return position

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from playground.errors import SpecError, format_shape
-from playground.model.spec import LayerBase, LayerProblem, ModelSpec, Shape
+from playground.model.output_layer import LayerWarning, activation_after_output
+from playground.model.spec import LAYERS, LayerBase, LayerProblem, ModelSpec, Shape
 
 if TYPE_CHECKING:
     from playground.data.dataset import Dataset
@@ -70,6 +71,8 @@ class BuiltModel:
     total_params: int
     trainable_params: int
     notes: list[str] = field(default_factory=list)
+    # Trains, but badly (e.g. an activation after the output layer); each names its layer.
+    warnings: list[LayerWarning] = field(default_factory=list)
 
     def table(self) -> list[dict[str, Any]]:
         return [r.as_dict() for r in self.rows]
@@ -95,6 +98,9 @@ class BuildContext:
         # None while checking on the meta device; the recorded input shapes when materialising.
         self.recorded_shapes = shapes
         self.rows: list[LayerRow] = []
+        # Indices whose check has begun but not finished: after a SpecError, the layer at fault
+        # and the residual blocks around it.
+        self.pending: list[str] = []
         self._path: list[str] = []
 
     def is_auto_output(self, layer: LayerBase) -> bool:
@@ -143,14 +149,90 @@ def check_model(
     """
     spec = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
     signature = data if isinstance(data, DataSignature) else DataSignature.of(data)
-    ctx = BuildContext(signature, spec, None)
+    return _check(BuildContext(signature, spec, None), spec)
+
+
+@dataclass
+class ModelCheck:
+    """`check_model` without raising: the model, or how far the check got before the error.
+
+    `rows` holds every layer reached, in stack order (all of them when the spec is fine);
+    `failed` the indices among them whose check did not finish (the layer at fault and any
+    residual block around it): their output shape is unknown and their params are 0.
+    """
+
+    built: BuiltModel | None
+    rows: list[LayerRow]
+    error: SpecError | None = None
+    failed: frozenset[str] = frozenset()
+
+    def ok_rows(self) -> list[LayerRow]:
+        """The rows that checked fine."""
+        return [r for r in self.rows if r.index not in self.failed]
+
+
+def check_model_partial(
+    spec: ModelSpec | dict[str, Any] | list[Any], data: Dataset | DataSignature
+) -> ModelCheck:
+    """Like `check_model`, but a bad spec still gives the shape rows before the layer at fault,
+    so a page can show how far the data got (and the shape the bad layer received)."""
+    signature = data if isinstance(data, DataSignature) else DataSignature.of(data)
+    try:
+        parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
+    except SpecError as exc:
+        return _check_before_invalid(spec, signature, exc)
+    ctx = BuildContext(signature, parsed, None)
+    try:
+        built = _check(ctx, parsed)
+    except SpecError as exc:
+        return ModelCheck(None, ctx.rows, exc, frozenset(ctx.pending))
+    return ModelCheck(built, built.rows)
+
+
+def _check(ctx: BuildContext, spec: ModelSpec) -> BuiltModel:
+    signature = ctx.signature
     with torch.device("meta"):
         module, out_shape = _build_stack(spec.layers, signature.input_shape, ctx, prefix="")
     notes = _check_output(spec, ctx, out_shape)
     top = [r for r in ctx.rows if r.depth == 0]
     total = sum(r.params for r in top)
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    return BuiltModel(module, ctx.rows, signature.input_shape, out_shape, total, trainable, notes)
+    warnings = activation_after_output(
+        [layer.kind for layer in spec.layers], signature.task, out_shape[0]
+    )
+    return BuiltModel(
+        module, ctx.rows, signature.input_shape, out_shape, total, trainable, notes, warnings
+    )
+
+
+def _check_before_invalid(raw: Any, signature: DataSignature, error: SpecError) -> ModelCheck:
+    """A layer's parameters are invalid (so the spec does not parse): check the layers before
+    it, and give the invalid layer one row with the shape it would receive."""
+    layers = raw.get("layers") if isinstance(raw, dict) else raw
+    if not isinstance(layers, list) or error.layer_index is None:
+        return ModelCheck(None, [], error)
+    bad = int(error.layer_index.split(".")[0])
+    kind = str(layers[bad].get("kind", "?")) if isinstance(layers[bad], dict) else "?"
+    shape = signature.input_shape
+    rows: list[LayerRow] = []
+    if bad > 0:
+        try:
+            prefix = ModelSpec.parse({"layers": layers[:bad]})
+        except SpecError:  # pydantic reported a later layer first: nothing safe to show
+            return ModelCheck(None, [], error)
+        ctx = BuildContext(signature, prefix, None)
+        # The output Linear is the whole stack's last one: if it comes later, none here is it.
+        if any(isinstance(d, dict) and d.get("kind") == "linear" for d in layers[bad:]):
+            ctx.auto_output_layer = None
+        try:
+            with torch.device("meta"):
+                _, shape = _build_stack(prefix.layers, shape, ctx, prefix="")
+        except SpecError as earlier:  # a layer before the invalid one is at fault: show that
+            return ModelCheck(None, ctx.rows, earlier, frozenset(ctx.pending))
+        rows = ctx.rows
+    label = LAYERS[kind].title if kind in LAYERS else kind
+    row = LayerRow(str(bad), kind, label, shape, shape, 0, 0)
+    return ModelCheck(None, [*rows, row], error, frozenset({str(bad)}))
 
 
 def _build_stack(
@@ -178,6 +260,7 @@ def _build_layer(
         return module, shape
     row = LayerRow(index, layer.kind, layer.describe(), shape, shape, 0, index.count("."))
     ctx.rows.append(row)
+    ctx.pending.append(index)
     try:
         if ctx.tokens and layer.kind != "embedding":
             raise LayerProblem(
@@ -212,6 +295,7 @@ def _build_layer(
         ctx.tokens = False
     row.output_shape = out_shape
     row.params = sum(p.numel() for p in module.parameters())
+    ctx.pending.pop()
     return module, out_shape
 
 

@@ -87,6 +87,10 @@ def register_layer(cls: type[LayerBase]) -> type[LayerBase]:
     return cls
 
 
+# Kinds people coming from Keras expect at the end of a classifier; here the loss holds them.
+_LOSS_ACTIVATIONS = {"softmax", "logsoftmax", "log_softmax"}
+
+
 def _parse_layer(value: Any) -> Any:
     if isinstance(value, LayerBase):
         return value
@@ -94,6 +98,12 @@ def _parse_layer(value: Any) -> Any:
         _ensure_builtin_layers()
         kind = value.get("kind")
         cls = LAYERS.get(str(kind).lower()) if kind is not None else None
+        if cls is None and str(kind).lower() in _LOSS_ACTIVATIONS:
+            raise ValueError(
+                f"There is no {kind} layer: the loss already applies softmax (cross-entropy) or "
+                "sigmoid (binary cross-entropy) to the last Linear's outputs, so end the model "
+                "with that Linear"
+            )
         if cls is None:
             raise ValueError(f"unknown layer kind {kind!r}; choose one of: {', '.join(LAYERS)}")
         return cls.model_validate({**value, "kind": str(kind).lower()})
