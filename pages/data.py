@@ -34,7 +34,7 @@ INTRO = """
 2. **Build**: stack layers and see every layer's shape and parameter count.
 3. **Train**: watch the loss, the accuracy and the decision boundary change as it learns.
 4. **Look inside**: *Inspect* activations and mistakes, *Explain* predictions with Captum and
-   SHAP, audit *Fairness* between groups, and download a report from *Runs*.
+   SHAP, audit *Fairness* between groups and download a report, and compare *Runs*.
 
 New to neural networks? Keep the spiral and the small network, press *Start training* on the
 Train page, and watch the boundary curl around the arms.

@@ -18,6 +18,7 @@ from playground.explain.base import ExplainRequest
 from playground.explain.context import ExplainContext
 from playground.model.lookup import hidden_rows
 from ui.explain_views import checks_view, global_view, sample_view
+from ui.next_step import next_step
 from ui.run_picker import pick_run
 from ui.task_view import start_task, task_result
 
@@ -207,3 +208,5 @@ with tab_trust:
             st.caption(scores["interpretation"])
         else:
             st.info(scores["reason"])
+
+next_step("explain")

@@ -21,6 +21,8 @@ from playground.charts.training import (
 from playground.errors import PlaygroundError
 from playground.model import check_model
 from playground.runs import RunRequest
+from playground.runs.naming import default_run_name
+from ui.next_step import next_step
 from ui.state import current_dataset, get_dataset, registry, show_error, store
 from ui.train_options import training_options
 
@@ -47,43 +49,62 @@ snapshot = registry().snapshot(job_id) if job_id else None
 active = snapshot is not None and snapshot.active
 registry().warm()  # start the worker processes now: the first run then starts at once
 
-config = training_options(dataset.sensitive_attributes)
-spec_valid = True
-try:
-    check_model({"layers": st.session_state["layers"]}, dataset)
-except PlaygroundError as exc:
-    spec_valid = False
-    st.error(f"The model cannot be built: {exc}", icon="🔴")
-    st.page_link("pages/build.py", label="Fix it on the Build page", icon="🧱")
+# The page reads top to bottom as a person uses it while a run goes: controls, then the live
+# charts (one screen), then the options folded away. The options are drawn first, into the
+# bottom container, because the Start button needs their values.
+controls, live_area, options_area = st.container(), st.container(), st.container()
+with options_area:
+    st.divider()
+    with st.expander("Training options", expanded=not job_id):
+        config = training_options(dataset.sensitive_attributes)
 
-start_col, pause_col, stop_col, _ = st.columns([1, 1, 1, 3])
-if start_col.button("Start training", type="primary", disabled=not spec_valid or active):
-    chosen = st.session_state["dataset"]
+with controls:
+    spec_valid = True
     try:
-        request = RunRequest.supervised(
-            chosen["name"], chosen["params"], {"layers": st.session_state["layers"]}, config
-        )
-        job = registry().submit(request, dataset)
+        check_model({"layers": st.session_state["layers"]}, dataset)
     except PlaygroundError as exc:
-        show_error(exc)
-    else:
-        st.session_state["job_id"] = job.id
-        st.query_params["job"] = job.id
-        st.rerun()
-
-job = registry().get(job_id) if job_id else None
-if job is not None and active:
-    # The requested state, not the snapshot's: a pause takes effect a step later.
-    if job.control.paused:
-        if pause_col.button("Resume"):
-            job.resume()
+        spec_valid = False
+        st.error(f"The model cannot be built: {exc}", icon="🔴")
+        st.page_link("pages/build.py", label="Fix it on the Build page", icon="🧱")
+    chosen = st.session_state["dataset"]
+    spec = {"layers": st.session_state["layers"]}
+    try:
+        default_name = default_run_name(chosen["name"], chosen["params"], spec, config)
+    except PlaygroundError:
+        default_name = ""
+    start_col, pause_col, stop_col, name_col = st.columns([1, 1, 1, 4], vertical_alignment="bottom")
+    run_name = name_col.text_input(
+        "Run name",
+        placeholder=default_name,
+        key="run_name",
+        help="Leave empty for the name shown: the dataset, the model and the options you changed.",
+    )
+    if start_col.button("Start training", type="primary", disabled=not spec_valid or active):
+        try:
+            request = RunRequest.supervised(
+                chosen["name"], chosen["params"], spec, config, name=run_name.strip()
+            )
+            job = registry().submit(request, dataset)
+        except PlaygroundError as exc:
+            show_error(exc)
+        else:
+            st.session_state["job_id"] = job.id
+            st.query_params["job"] = job.id
             st.rerun()
-    elif pause_col.button("Pause"):
-        job.pause()
-        st.rerun()
-    if stop_col.button("Stop"):
-        job.stop()
-        st.rerun()
+
+    job = registry().get(job_id) if job_id else None
+    if job is not None and active:
+        # The requested state, not the snapshot's: a pause takes effect a step later.
+        if job.control.paused:
+            if pause_col.button("Resume"):
+                job.resume()
+                st.rerun()
+        elif pause_col.button("Pause"):
+            job.pause()
+            st.rerun()
+        if stop_col.button("Stop"):
+            job.stop()
+            st.rerun()
 
 
 def _eta(seconds: float | None) -> str:
@@ -203,8 +224,13 @@ def _charts(
         right2.plotly_chart(learning_rate_curve(history), key="lr2")
 
 
-if job_id:
-    live_view(job_id)
-    live_charts(job_id)
-else:
-    st.info("Choose options and press **Start training**. Progress updates every second, the curves every two seconds.")
+with live_area:
+    if job_id:
+        live_view(job_id)
+        live_charts(job_id)
+    else:
+        st.info(
+            "Press **Start training** (the options are below). Progress updates every second, "
+            "the curves every two seconds."
+        )
+next_step("train")

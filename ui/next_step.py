@@ -12,7 +12,7 @@ NEXT_STEPS: dict[str, tuple[str, str, str]] = {
     "runs": ("pages/inspect.py", "Next: inspect a run", ":material/biotech:"),
     "inspect": ("pages/explain.py", "Next: explain its predictions", ":material/lightbulb:"),
     "explain": ("pages/fairness.py", "Next: audit it for fairness", ":material/balance:"),
-    "fairness": ("pages/runs.py", "Next: compare runs and download a report", ":material/history:"),
+    "fairness": ("pages/runs.py", "Next: compare this run with others", ":material/history:"),
 }
 
 

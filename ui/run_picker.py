@@ -30,7 +30,6 @@ def weights_version(run_id: str) -> int:
 
 
 def _label(record: RunRecord) -> str:
-    name = f" {record.name}" if record.name else ""
     score = next(
         (
             f", {k.removeprefix('test_')} {v:.3f}"
@@ -39,7 +38,7 @@ def _label(record: RunRecord) -> str:
         ),
         "",
     )
-    return f"{record.id}{name} — {record.dataset}, {record.status}{score}"
+    return f"{record.name or record.id} · {record.status}{score} ({record.id})"
 
 
 def pick_run(

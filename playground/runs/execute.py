@@ -20,6 +20,7 @@ from safetensors.torch import load as load_safetensors
 from playground.data import Dataset, load_dataset
 from playground.errors import PlaygroundError, TrainingError
 from playground.model.build import BuiltModel
+from playground.runs.naming import default_run_name
 from playground.runs.reporter import RunReporter, UpdateSink
 from playground.runs.request import RunRequest
 from playground.store import RunStore, RunUpdate
@@ -100,7 +101,10 @@ def record(
         spec=request.primary_spec.model_dump(),
         config=request.config.model_dump(),
         param_count=checked.param_count,
-        name=request.name,
+        name=request.name
+        or default_run_name(
+            checked.dataset.name, checked.dataset.params, request.primary_spec, request.config
+        ),
         lineage=request.lineage,
         status=status,
         message=message,

@@ -1,0 +1,71 @@
+"""Default run names that tell runs apart: the dataset, the model in a few words, and the
+training options that differ from the defaults ("titanic.csv · MLP 32-32 · lr 0.001")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.data.dataset import dataset_title
+from playground.model import ModelSpec
+from playground.train import TrainConfig
+
+# Options worth a word in a name, in the order people compare them; the rest (seed, device,
+# threads, how often to record) do not change what is learned or are too fine for a name.
+NAMED_OPTIONS = ("optimizer", "lr", "batch_size", "schedule", "l2", "l1", "epochs", "loss")
+SHORT = {"lr": "lr", "batch_size": "batch", "l2": "L2", "l1": "L1", "schedule": "schedule"}
+MAX_OPTIONS = 4
+# Layer kinds that name a model family, most telling first.
+FAMILIES = (
+    ("transformer", "Transformer"),
+    ("lstm", "LSTM"),
+    ("gru", "GRU"),
+    ("rnn", "RNN"),
+    ("conv2d", "CNN"),
+    ("conv1d", "CNN"),
+    ("residual", "ResNet"),
+)
+WIDTH_FIELDS = ("out_features", "out_channels", "hidden_size", "d_model")
+
+
+def model_summary(spec: ModelSpec | dict[str, Any]) -> str:
+    """A model in a few words: its family and the widths of its hidden layers ("MLP 32-32",
+    "CNN 8-16", "LSTM 32")."""
+    layers = (spec if isinstance(spec, dict) else spec.model_dump())["layers"]
+    kinds = [layer["kind"] for layer in layers]
+    family = next((name for kind, name in FAMILIES if kind in kinds), "MLP")
+    widths = [
+        str(layer[f])
+        for layer in layers
+        for f in WIDTH_FIELDS
+        if isinstance(layer.get(f), int) and layer.get(f)
+    ]
+    return f"{family} {'-'.join(widths)}".strip() if widths else f"{family} ({len(layers)} layers)"
+
+
+def option_changes(config: TrainConfig | dict[str, Any]) -> list[str]:
+    """The named options that differ from TrainConfig's defaults, in words ("lr 0.001")."""
+    values = config.model_dump() if isinstance(config, TrainConfig) else dict(config)
+    defaults = TrainConfig().model_dump()
+    changes = []
+    for option in NAMED_OPTIONS:
+        value = values.get(option, defaults[option])
+        if value == defaults[option]:
+            continue
+        if option == "optimizer":
+            changes.append(str(value))
+        else:
+            label = SHORT.get(option, option.replace("_", " "))
+            changes.append(f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}")
+    return changes[:MAX_OPTIONS]
+
+
+def default_run_name(
+    dataset: str,
+    params: dict[str, Any],
+    spec: ModelSpec | dict[str, Any],
+    config: TrainConfig | dict[str, Any],
+) -> str:
+    """The name a run gets unless the user gives one."""
+    return " · ".join(
+        [dataset_title(dataset, params), model_summary(spec), *option_changes(config)]
+    )
