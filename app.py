@@ -9,6 +9,12 @@ from ui.state import init_state, save_state
 
 st.set_page_config(page_title="Neural Network Playground", page_icon="🧠", layout="wide")
 init_state()
+# Streamlit's default top padding (6rem) pushes the Train page's live charts below a laptop's
+# screen; a fixed style string of ours, no user text.
+st.markdown(
+    "<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>",
+    unsafe_allow_html=True,
+)
 
 pages = [
     st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),

@@ -7,6 +7,7 @@ or a second tab finds it.
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from playground.analysis.health import gradient_warnings
@@ -33,6 +34,8 @@ LIVE_BOUNDARY_POINTS = 300
 # Plotly charts every second took a laptop's browser about 0.8 of a core, which a run on the
 # same machine lost (bench/bench_app.py: 0.71-0.83 of the CLI's speed at 1 s, 0.93 at 2 s).
 CHART_SECONDS = 2.0
+# Chart heights (px) that put the progress line and all four charts on one laptop screen.
+TOP_HEIGHT, BOTTOM_HEIGHT = 330, 260
 
 st.title("Train")
 dataset = current_dataset()
@@ -137,7 +140,7 @@ def live_view(job_id: str) -> None:
     if snap.status in ("diverged", "failed"):
         st.error(snap.message, icon="🛑")
     elif snap.status in ("completed", "stopped") and snap.message:
-        st.success(snap.message)
+        st.caption(f"✅ {snap.message}")
     if snap.final_metrics:
         cols = st.columns(len(snap.final_metrics))
         for col, (name, value) in zip(cols, snap.final_metrics.items(), strict=True):
@@ -207,21 +210,29 @@ def _charts(
             thin_rows(records, LIVE_CURVE_POINTS),
         )
     left, right = st.columns(2)
-    left.plotly_chart(training_curves(history, score_name), key="curves")
+    left.plotly_chart(_sized(training_curves(history, score_name), TOP_HEIGHT), key="curves")
     if boundary is not None:
         points = LIVE_BOUNDARY_POINTS if live else None
         figure = decision_boundary(boundary, data, data.class_names, max_points=points)
-        right.plotly_chart(figure, key="boundary")
+        # At this height the legend below the plot would cover the x axis title.
+        figure.update_layout(legend={"orientation": "h", "y": -0.3, "yanchor": "top"})
+        right.plotly_chart(_sized(figure, TOP_HEIGHT, bottom=90), key="boundary")
     else:
-        right.plotly_chart(learning_rate_curve(history), key="lr")
+        right.plotly_chart(_sized(learning_rate_curve(history), TOP_HEIGHT), key="lr")
     left2, right2 = st.columns(2)
-    left2.plotly_chart(gradient_norms(records or history, labels), key="grads")
+    left2.plotly_chart(
+        _sized(gradient_norms(records or history, labels), BOTTOM_HEIGHT), key="grads"
+    )
     warnings = gradient_warnings(last, labels)
     overfitting = overfitting_warning(history)
     for warning in [*warnings, *([overfitting] if overfitting else [])]:
         (right2.error if warning.level == "error" else right2.warning)(warning.text)
     if boundary is not None:
-        right2.plotly_chart(learning_rate_curve(history), key="lr2")
+        right2.plotly_chart(_sized(learning_rate_curve(history), BOTTOM_HEIGHT), key="lr2")
+
+
+def _sized(figure: go.Figure, height: int, bottom: int = 40) -> go.Figure:
+    return figure.update_layout(height=height, margin={"t": 40, "b": bottom})
 
 
 with live_area:

@@ -21,7 +21,8 @@ OVERFITTING_FIX = (
 
 def overfitting_warning(history: Sequence[dict[str, Any]]) -> HealthWarning | None:
     """A warning when validation loss rose at least RISE above its best, at least
-    MIN_EPOCHS_SINCE_BEST epochs ago, while training loss fell over the same epochs."""
+    MIN_EPOCHS_SINCE_BEST epochs ago, while training loss fell over the same epochs, and now
+    lies above the training loss."""
     rows = [
         r
         for r in history
@@ -37,6 +38,10 @@ def overfitting_warning(history: Sequence[dict[str, Any]]) -> HealthWarning | No
         return None
     if last["train_loss"] >= best_train:
         return None  # both got worse: that is not overfitting (divergence, a high rate...)
+    if last["val_loss"] <= last["train_loss"]:
+        # Still generalising as well as it fits (dropout or noise can keep training loss the
+        # higher one): a wobble of a tiny validation loss, not memorising.
+        return None
     return HealthWarning(
         "warning",
         "overfitting",
