@@ -13,15 +13,18 @@ from playground.charts import inspect as charts
 from playground.inspect import (
     class_report,
     confusion,
+    feature_map_rows,
     histogram_history,
     histogram_layers,
     layer_activations,
+    neuron_layers,
     neuron_maps,
     penultimate_projection,
     predict_split,
     worst_errors,
     worst_misclassified,
 )
+from ui.next_step import next_step
 from ui.run_picker import load_cached, pick_run, weights_version
 from ui.state import store
 
@@ -35,9 +38,16 @@ dataset = loaded.dataset
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the batch through every layer...")
-def _activations(run_id: str, version: int, split: str, rows: int, example: int):
+def _activations(run_id: str, version: int, split: str, rows: int):
     run = load_cached(run_id, version)
-    return layer_activations(run.built, run.dataset, split=split, max_rows=rows, example=example)
+    return layer_activations(run.built, run.dataset, split=split, max_rows=rows)
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the sample through every layer...")
+def _sample(run_id: str, version: int, split: str, row: int):
+    """One row of the split on its own: its feature maps, whatever the batch size."""
+    run = load_cached(run_id, version)
+    return layer_activations(run.built, run.dataset, indices=[row], split=split)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing every neuron over the plane...")
@@ -58,39 +68,73 @@ def _projection(run_id: str, version: int, split: str):
     return penultimate_projection(run.built, run.dataset, split=split)
 
 
+def _sample_name(split: str, row: int) -> str:
+    """Which example the feature maps belong to, in the user's terms: "test row 5, class 3"."""
+    target = dataset.split(split).y[row]
+    if dataset.class_names:
+        return f"{split} row {row}, class {dataset.class_names[int(target)]}"
+    return f"{split} row {row}"
+
+
+# Only the views that apply to this run: neurons over the plane need 2-D data and hidden
+# layers, feature maps need (channels, height, width) outputs.
+map_rows = feature_map_rows(loaded.built)
 tab_names = ["Activations", "Weights & gradients", "Evaluation", "Representation"]
-if dataset.kind == "toy2d":
+if dataset.kind == "toy2d" and neuron_layers(loaded.built):
     tab_names.insert(1, "Neurons")
 tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
 
 with tabs["Activations"]:
-    left, mid, right = st.columns(3)
+    left, right = st.columns(2)
     split = left.selectbox("Split", ["test", "val", "train"], key="act_split")
-    rows = int(mid.number_input("Batch size", 1, 2048, 256, key="act_rows"))
-    n_split = len(dataset.split(split))
-    example = int(right.number_input("Sample for feature maps", 0, n_split - 1, 0, key="act_ex"))
-    acts = _activations(run_id, version, split, rows, example)
+    rows = int(right.number_input("Batch size", 1, 2048, 256, key="act_rows"))
+    acts = _activations(run_id, version, split, rows)
+    relu = any(layer.dead_fraction is not None for layer in acts.layers)
     st.caption(
-        f"{len(acts.rows)} rows of the {split} split through every layer. A unit is dead when "
-        "it is zero (or below) for every row of the batch."
+        f"{len(acts.rows)} rows of the {split} split through every layer."
+        + (" A unit is dead when it is zero for every row of the batch." if relu else "")
     )
     st.plotly_chart(charts.activation_distributions(acts), key="act_dist")
-    st.plotly_chart(charts.dead_fraction_chart(acts), key="act_dead")
-    conv = [layer for layer in acts.layers if layer.feature_maps is not None]
-    if conv:
-        labels = {f"{layer.index} {layer.label}": layer for layer in conv}
-        chosen = st.selectbox("Feature maps of layer", list(labels), key="act_maps")
-        st.plotly_chart(charts.feature_map_grid(labels[chosen]), key="act_grid")
+    if relu:  # dead units only mean something after a ReLU
+        st.plotly_chart(charts.dead_fraction_chart(acts), key="act_dead")
+    if map_rows:
+        st.subheader("Feature maps")
+        left, right = st.columns(2)
+        labels = {f"{row.index} {row.label}": row.index for row in map_rows}
+        chosen = left.selectbox("Layer", list(labels), key="act_maps")
+        n_split = len(dataset.split(split))
+        example = int(
+            right.number_input(
+                f"Sample (row of the {split} split)", 0, n_split - 1, 0, key="act_ex"
+            )
+        )
+        sample = _sample(run_id, version, split, example)
+        image = sample.example_input if dataset.kind == "image" else None
+        st.plotly_chart(
+            charts.feature_map_grid(
+                sample.layer(labels[chosen]), image=image, sample=_sample_name(split, example)
+            ),
+            key="act_grid",
+            width="content",
+        )
+        st.caption(
+            "What each channel of the layer responds to in this sample"
+            + (", beside the input image" if image is not None else "")
+            + ": all channels share one colour scale (the bar on the right)."
+        )
 
 if "Neurons" in tabs:
     with tabs["Neurons"]:
         st.caption(
-            "Each hidden neuron's output over the plane, as in TensorFlow Playground: "
-            "what every unit has learned to detect, computed in one batched pass."
+            "Each hidden neuron's output over the plane, as in TensorFlow Playground: what "
+            "every unit has learned to detect. Orange is negative, blue positive; the neurons "
+            "of a layer share one colour scale, symmetric about 0, shown by the bar beside it."
         )
         resolution = st.slider("Resolution", 20, 80, 40, 10, key="neuron_res")
         st.plotly_chart(
-            charts.neuron_thumbnails(_neurons(run_id, version, resolution)), key="neurons"
+            charts.neuron_thumbnails(_neurons(run_id, version, resolution)),
+            key="neurons",
+            width="content",
         )
 
 with tabs["Weights & gradients"]:
@@ -102,13 +146,16 @@ with tabs["Weights & gradients"]:
         )
     else:
         left, right = st.columns(2)
-        kind = left.radio(
-            "Values",
-            ["weight", "grad"],
-            horizontal=True,
-            key="hist_kind",
-            format_func=lambda k: {"weight": "Weights", "grad": "Gradients"}[k],
-        )
+        names = {"weight": "Weights", "grad": "Gradients"}
+        # Offer only what was recorded (e.g. a run stopped before its first backward pass).
+        kinds = [k for k in names if histogram_layers(hist_rows, k)]
+        if len(kinds) > 1:
+            kind = left.radio(
+                "Values", kinds, horizontal=True, key="hist_kind", format_func=names.get
+            )
+        else:
+            kind = kinds[0]
+            left.caption(f"{names[kind]} (the only values recorded for this run)")
         layers = histogram_layers(hist_rows, kind)
         labels = {r.index: f"{r.index} {r.label}" for r in loaded.built.rows}
         layer = right.selectbox(
@@ -157,3 +204,5 @@ with tabs["Representation"]:
         "Well-separated classes here are easy for the last layer."
     )
     st.plotly_chart(charts.projection_scatter(proj), key="projection")
+
+next_step("inspect")

@@ -27,6 +27,7 @@ from playground.errors import PlaygroundError
 from playground.inspect import (
     class_report,
     confusion,
+    feature_map_rows,
     layer_activations,
     neuron_maps,
     penultimate_projection,
@@ -141,6 +142,48 @@ def test_cnn_feature_maps_are_the_chosen_images_channels(digits: Dataset) -> Non
         layer_activations(built, digits, indices=[10_000])
 
 
+def _own_square_axes(fig: go.Figure) -> list[str]:
+    """The x axis each trace's y axis keeps its scale with; asserts it is the trace's own."""
+    anchors = []
+    for trace in fig.data:
+        suffix = (trace.xaxis or "x").removeprefix("x")
+        y = fig.layout[f"yaxis{suffix}"]
+        assert y.scaleanchor == f"x{suffix}" and y.constrain == "domain"
+        assert fig.layout[f"xaxis{suffix}"].constrain == "domain"
+        anchors.append(y.scaleanchor)
+    return anchors
+
+
+def test_feature_maps_come_after_their_input_image_on_one_shared_scale(digits: Dataset) -> None:
+    built = built_for(PRESETS["cnn"].layers, digits)
+    assert [r.index for r in feature_map_rows(built)] == ["0", "1", "2", "3", "4", "5"]
+    assert feature_map_rows(built_for("linear:4 relu linear", make_xor())) == []
+    acts = layer_activations(built, digits, indices=[9], split="test")
+    assert acts.example_input is not None
+    assert np.array_equal(acts.example_input, digits.test.x[9].numpy())
+    conv = acts.layer("0")
+    fig = feature_map_grid(conv, image=acts.example_input, sample="test row 9, class 3")
+    assert len(fig.data) == 1 + 16
+    first = fig.data[0]
+    assert first.name == "input" and first.coloraxis is None
+    assert np.array_equal(np.asarray(first.z), digits.test.x[9, 0].numpy())  # the pixels
+    for c, trace in enumerate(fig.data[1:]):
+        assert trace.coloraxis == "coloraxis"
+        assert np.array_equal(np.asarray(trace.z), conv.feature_maps[c])
+    assert fig.layout.coloraxis.colorbar.title.text == "activation"
+    assert "test row 9, class 3" in fig.layout.title.text
+    # The input sits left of every map, and is bigger than one map (two rows of 8 maps).
+    input_x, map_xs = fig.layout.xaxis.domain, [fig.layout[f"xaxis{n}"].domain for n in (2, 17)]
+    assert all(input_x[1] < x[0] for x in map_xs)
+    assert input_x[1] - input_x[0] > map_xs[0][1] - map_xs[0][0]
+    assert len(set(_own_square_axes(fig))) == 17
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:3] == ["input", "ch 0", "ch 1"]
+    # Without an image the maps start at the left edge.
+    plain_maps = feature_map_grid(conv)
+    assert len(plain_maps.data) == 16 and plain_maps.layout.xaxis.domain[0] == 0.0
+
+
 # -- neurons over the plane -----------------------------------------------------------------
 def test_neuron_thumbnails_hold_every_hidden_neuron_as_the_model_computes_it() -> None:
     data = make_xor()
@@ -159,6 +202,32 @@ def test_neuron_thumbnails_hold_every_hidden_neuron_as_the_model_computes_it() -
     fig = neuron_thumbnails(maps)
     assert len(fig.data) == 7 and all(isinstance(t, go.Heatmap) for t in fig.data)
     assert len(neuron_thumbnails(maps, max_per_layer=2).data) == 4
+
+
+def test_neuron_thumbnails_have_a_colour_bar_per_layer_and_square_cells() -> None:
+    data = make_xor()
+    built = built_for("linear:4 tanh linear:10 relu linear", data)
+    maps = neuron_maps(built, data, resolution=10)
+    fig = neuron_thumbnails(maps, columns=8)
+    assert len(fig.data) == 4 + 10
+    layer_axes = ["coloraxis", "coloraxis2"]
+    assert [t.coloraxis for t in fig.data] == ["coloraxis"] * 4 + ["coloraxis2"] * 10
+    for axis, layer in zip(layer_axes, maps.layers, strict=True):
+        scale = fig.layout[axis]
+        bound = float(np.abs(layer.maps).max())
+        assert scale.cmin == pytest.approx(-bound) and scale.cmax == pytest.approx(bound)
+        assert scale.showscale is not False
+        assert scale.colorbar.title.text == "activation"
+        assert list(scale.colorbar.ticktext) == [f"{-bound:.2g}", "0", f"{bound:.2g}"]
+    # Each layer's bar stands beside its own rows: the second layer's is lower down.
+    assert fig.layout.coloraxis2.colorbar.y < fig.layout.coloraxis.colorbar.y
+    headings = [a.text for a in fig.layout.annotations]
+    assert headings == ["1 Tanh: 4 neurons", "3 ReLU: 10 neurons"]
+    assert len(set(_own_square_axes(fig))) == 14
+    # 10 neurons at 8 a row wrap onto a second row, below the first.
+    ninth, first = fig.layout["yaxis13"].domain, fig.layout["yaxis5"].domain
+    assert ninth[1] < first[0]
+    assert fig.layout["xaxis13"].domain == fig.layout["xaxis5"].domain
 
 
 def test_neuron_thumbnails_need_a_2d_dataset(digits: Dataset) -> None:
@@ -253,6 +322,7 @@ def test_image_mistakes_are_drawn_as_titled_images(digits: Dataset) -> None:
     ]
     fig = misclassified_gallery(mis, digits)
     assert len(fig.data) == 4 and all(isinstance(t, go.Heatmap) for t in fig.data)
+    assert fig.layout.yaxis2.scaleanchor == "x2" and fig.layout.yaxis4.scaleanchor == "x4"
     titles = [a.text for a in fig.layout.annotations]
     first = mis.table.iloc[0]
     assert (

@@ -33,7 +33,6 @@ VIOLIN_POINTS = 4000  # values per layer sent to the browser; enough for a smoot
 MAX_CHANNELS = 32
 MAX_NEURONS = 16
 GALLERY_COLUMNS = 6
-THUMB_PIXELS = 70
 
 
 def _layer_title(index: str, label: str) -> str:
@@ -114,16 +113,24 @@ def dead_fraction_chart(acts: Activations) -> go.Figure:
         template=TEMPLATE,
         yaxis={"title": "dead units", "tickformat": ".0%", "range": [0, 1.1]},
         xaxis_title="ReLU layer",
+        height=320,  # a few bars: the default height only stretches them
         margin={"t": 30},
     )
     return fig
 
 
 def feature_map_grid(
-    layer: LayerActivation, max_channels: int = MAX_CHANNELS, columns: int = 8
+    layer: LayerActivation,
+    max_channels: int = MAX_CHANNELS,
+    columns: int = 8,
+    image: np.ndarray | None = None,
+    sample: str | None = None,
 ) -> go.Figure:
     """The chosen example's feature maps of a 4-D layer: one heatmap per channel (at most
-    `max_channels`), sharing one colour scale, titled by channel number."""
+    `max_channels`), titled by channel number and sharing one colour scale with a bar titled
+    "activation". With `image` (the example's input, (C, H, W) or (H, W)) the input comes
+    first as its own panel, left of the maps, so each map can be read against it; `sample`
+    (e.g. "test row 5, class 3") names it in the title. Every pixel is square."""
     if layer.feature_maps is None:
         raise ValueError(
             f"Layer {layer.index} ({layer.label}) has output shape {layer.output_shape}: "
@@ -133,91 +140,252 @@ def feature_map_grid(
     count = len(maps)
     cols = min(columns, count)
     rows = math.ceil(count / cols)
-    spacing, height = _grid_spacing(rows, row_px=110, gap_px=30, margin_px=90)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[f"ch {c}" for c in range(count)],
-        horizontal_spacing=0.02,
-        vertical_spacing=spacing,
-    )
+    pitch = CELL_TITLE_PIXELS + MAP_PIXELS + CELL_GAP_PIXELS  # one row of titled maps
+    height = rows * pitch - CELL_GAP_PIXELS
+    left = 0
+    fig = go.Figure()
+    boxes = []
+    if image is not None:
+        # Up to two rows tall: big enough to see, never taller than the maps beside it.
+        span = min(rows, 2)
+        side = span * pitch - CELL_GAP_PIXELS - CELL_TITLE_PIXELS
+        boxes.append((_input_trace(image), (0, CELL_TITLE_PIXELS, side), "input"))
+        left = side + INPUT_GAP_PIXELS
     for c in range(count):
         r, k = divmod(c, cols)
-        fig.add_trace(
-            go.Heatmap(
-                z=maps[c],
-                coloraxis="coloraxis",
-                hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>",
-            ),
-            row=r + 1,
-            col=k + 1,
+        trace = go.Heatmap(
+            z=maps[c],
+            coloraxis="coloraxis",
+            name=f"ch {c}",
+            hovertemplate=f"ch {c}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>",
         )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+        box = (left + k * (MAP_PIXELS + CELL_GAP_PIXELS), r * pitch + CELL_TITLE_PIXELS, MAP_PIXELS)
+        boxes.append((trace, box, f"ch {c}"))
+    width = left + cols * (MAP_PIXELS + CELL_GAP_PIXELS) - CELL_GAP_PIXELS
+    for n, (trace, box, title) in enumerate(boxes, start=1):
+        _place(fig, n, trace, box, (width, height), image=True, title=title)
+    title = _layer_title(layer.index, layer.label)
+    if sample:
+        title += plain(f" on {sample}")
+    if count < len(layer.feature_maps):
+        title += f" (first {count} of {len(layer.feature_maps)} channels)"
+    margin = {"t": 50, "l": 10, "r": SCALE_PIXELS, "b": 10}
     fig.update_layout(
         template=TEMPLATE,
-        coloraxis={"colorscale": "Viridis"},
-        height=height,
-        margin={"t": 80, "l": 10, "r": 10, "b": 10},
-        title=_layer_title(layer.index, layer.label)
-        + (
-            f" (first {count} of {len(layer.feature_maps)} channels)"
-            if count < len(layer.feature_maps)
-            else ""
-        ),
+        title={"text": title, "font": {"size": 14}},
+        coloraxis={
+            "colorscale": "Viridis",
+            "colorbar": _colour_bar(
+                "activation", top=CELL_TITLE_PIXELS, length=height - CELL_TITLE_PIXELS, area=height
+            ),
+        },
+        width=width + margin["l"] + margin["r"],
+        height=height + margin["t"] + margin["b"],
+        margin=margin,
+        showlegend=False,
     )
     return fig
 
 
+def _input_trace(image: np.ndarray) -> go.BaseTraceType:
+    """The example's input image in grey (RGB as colour), hover showing its pixel values."""
+    if image.ndim == 3 and image.shape[0] == 3:
+        rgb = image.transpose(1, 2, 0)
+        low, high = float(rgb.min()), float(rgb.max())
+        if low < 0 or high > 1:  # standardised pixels: stretch to the visible range
+            rgb = (rgb - low) / ((high - low) or 1.0)
+        return go.Image(z=(np.clip(rgb, 0, 1) * 255).astype(np.uint8), name="input")
+    plane = image[0] if image.ndim == 3 else image
+    return go.Heatmap(
+        z=plane,
+        colorscale="Greys",
+        showscale=False,
+        name="input",
+        hovertemplate="input<br>row %{y}, col %{x}: %{z:.3g}<extra></extra>",
+    )
+
+
+# -- square cells placed in pixels ---------------------------------------------------------
+MAP_PIXELS = 72  # a feature map's side: 8 across and the input fit a 940 px wide page
+THUMB_PIXELS = 80  # a neuron thumbnail's side
+CELL_GAP_PIXELS = 6
+CELL_TITLE_PIXELS = 18  # room above a cell for "ch 3"
+INPUT_GAP_PIXELS = 30  # between the input image and its maps
+LAYER_TITLE_PIXELS = 24  # room above a layer's row of neurons for its name
+LAYER_GAP_PIXELS = 14
+SCALE_PIXELS = 100  # right margin: colour bars with their title and ticks
+NEURON_COLUMNS = 8
+# A cell's thin frame, so a white image edge or a pale thumbnail still shows its size. A shape on
+# the axes' domain follows the square (constrained) area; axis lines would be drawn padded.
+FRAME_COLOUR = "#c8c8c8"
+
+
+def _place(
+    fig: go.Figure,
+    n: int,
+    trace: go.BaseTraceType,
+    box: tuple[float, float, float],
+    area: tuple[float, float],
+    *,
+    image: bool = False,
+    title: str | None = None,
+) -> None:
+    """Add `trace` on its own axes (number n, from 1) filling the square pixel box
+    (left, top, side) of a plot area (width, height) in pixels. Each y axis scales with its
+    own x axis and shrinks its domain rather than padding its range, so pixels stay square
+    even when the browser gives the figure another size; `image` puts row 0 at the top."""
+    left, top, side = box
+    width, height = area
+    suffix = "" if n == 1 else str(n)
+    trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+    fig.add_trace(trace)
+    fig.layout[f"xaxis{suffix}"] = {
+        "domain": [left / width, min(1.0, (left + side) / width)],
+        "anchor": f"y{suffix}",
+        "visible": False,
+        "constrain": "domain",
+    }
+    fig.layout[f"yaxis{suffix}"] = {
+        "domain": [max(0.0, 1 - (top + side) / height), 1 - top / height],
+        "anchor": f"x{suffix}",
+        "visible": False,
+        "scaleanchor": f"x{suffix}",
+        "constrain": "domain",
+        "autorange": "reversed" if image else True,
+    }
+    _frame(fig, suffix)
+    if title:
+        fig.add_annotation(
+            text=title,
+            x=(left + side / 2) / width,
+            y=1 - top / height,
+            xref="paper",
+            yref="paper",
+            xanchor="center",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 11, "color": "#555555"},
+        )
+
+
+def _colour_bar(title: str, top: float, length: float, area: float, **ticks: object) -> dict:
+    """A colour bar right of the plot, beside the rows from `top` for `length` pixels of a
+    plot area `area` pixels high, with its title along it."""
+    return {
+        "title": {"text": title, "side": "right"},
+        "x": 1.0,
+        "xanchor": "left",
+        "xpad": 12,
+        "y": 1 - (top + length / 2) / area,
+        "yanchor": "middle",
+        "len": length / area,
+        "lenmode": "fraction",
+        "thickness": 12,
+        **ticks,
+    }
+
+
+def _square_cells(fig: go.Figure) -> None:
+    """Square pixels in every subplot of a `make_subplots` grid: each y axis scales with its
+    own x axis (anchoring every y to the first "x" squashes all the other cells)."""
+    fig.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor or "x", constrain="domain"))
+    fig.update_xaxes(constrain="domain")
+    for trace in fig.data:
+        _frame(fig, (trace.xaxis or "x").removeprefix("x"))
+
+
+def _frame(fig: go.Figure, suffix: str) -> None:
+    """A thin rectangle around the axes x{suffix}/y{suffix} ("" for the first)."""
+    fig.add_shape(
+        type="rect",
+        xref=f"x{suffix} domain",
+        yref=f"y{suffix} domain",
+        x0=0,
+        x1=1,
+        y0=0,
+        y1=1,
+        line={"color": FRAME_COLOUR, "width": 1},
+        layer="above",
+    )
+
+
 # -- neurons over the plane -----------------------------------------------------------------
-def neuron_thumbnails(maps: NeuronMaps, max_per_layer: int = MAX_NEURONS) -> go.Figure:
-    """TensorFlow Playground's view: one row of small heatmaps per hidden layer (at most
-    `max_per_layer` neurons each), orange negative, blue positive, each layer on its own
-    colour scale centred at 0; rows are labelled with the layer."""
+def neuron_thumbnails(
+    maps: NeuronMaps, max_per_layer: int = MAX_NEURONS, columns: int = NEURON_COLUMNS
+) -> go.Figure:
+    """TensorFlow Playground's view: each hidden layer's neurons (at most `max_per_layer`) as
+    square thumbnails over the input plane, `columns` to a row, under the layer's name. Orange
+    is negative, blue positive; the neurons of a layer share one colour scale, symmetric about
+    0 and shown by a colour bar titled "activation" beside the layer (ticks -max, 0, max)."""
     if not maps.layers:
         return _note(go.Figure(), "This model has no hidden layers to show.")
-    cols = max(min(layer.units, max_per_layer) for layer in maps.layers)
-    rows = len(maps.layers)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        row_titles=[_layer_title(layer.index, layer.label) for layer in maps.layers],
-        horizontal_spacing=0.01,
-        vertical_spacing=0.03 if rows > 1 else 0.0,
+    cols = min(columns, max(min(layer.units, max_per_layer) for layer in maps.layers))
+    blocks = [(layer, math.ceil(min(layer.units, max_per_layer) / cols)) for layer in maps.layers]
+    pitch = THUMB_PIXELS + CELL_GAP_PIXELS
+    height = sum(LAYER_TITLE_PIXELS + r * pitch for _, r in blocks) + LAYER_GAP_PIXELS * (
+        len(blocks) - 1
     )
+    height -= CELL_GAP_PIXELS * len(blocks)
+    width = cols * pitch - CELL_GAP_PIXELS
+    fig = go.Figure()
     axes = {}
-    for r, layer in enumerate(maps.layers):
+    top, n = 0, 0
+    for b, (layer, rows) in enumerate(blocks):
         shown = layer.maps[:max_per_layer]
-        bound = float(np.abs(shown).max()) if shown.size else 1.0
-        axis = "coloraxis" if r == 0 else f"coloraxis{r + 1}"
+        heading = f"{layer.index} {layer.label}: {layer.units} neurons"
+        if len(shown) < layer.units:
+            heading += f" (first {len(shown)})"
+        fig.add_annotation(
+            text=plain(heading),
+            x=0,
+            y=1 - top / height,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            font={"size": 12},
+        )
+        top += LAYER_TITLE_PIXELS
+        bound = float(np.abs(shown).max()) if shown.size else 0.0
+        bound = bound or 1.0  # a layer that is 0 everywhere still gets a scale
+        block = rows * pitch - CELL_GAP_PIXELS
+        axis = "coloraxis" if b == 0 else f"coloraxis{b + 1}"
         axes[axis] = {
             "colorscale": DIVERGING,
-            "cmin": -(bound or 1.0),
-            "cmax": bound or 1.0,
-            "showscale": False,
+            "cmin": -bound,
+            "cmax": bound,
+            "colorbar": _colour_bar(
+                "activation",
+                top=top,
+                length=block,
+                area=height,
+                tickvals=[-bound, 0.0, bound],
+                ticktext=[f"{-bound:.2g}", "0", f"{bound:.2g}"],
+            ),
         }
         for k, values in enumerate(shown):
-            fig.add_trace(
-                go.Heatmap(
-                    x=maps.xs,
-                    y=maps.ys,
-                    z=values,
-                    coloraxis=axis,
-                    name=f"neuron {k}",
-                    hovertemplate=f"neuron {k}<br>(%{{x:.2f}}, %{{y:.2f}}): %{{z:.3g}}<extra></extra>",
-                ),
-                row=r + 1,
-                col=k + 1,
+            r, c = divmod(k, cols)
+            n += 1
+            trace = go.Heatmap(
+                x=maps.xs,
+                y=maps.ys,
+                z=values,
+                coloraxis=axis,
+                name=f"neuron {k}",
+                hovertemplate=f"neuron {k}<br>(%{{x:.2f}}, %{{y:.2f}}): %{{z:.3g}}<extra></extra>",
             )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
+            _place(fig, n, trace, (c * pitch, top + r * pitch, THUMB_PIXELS), (width, height))
+        top += block + LAYER_GAP_PIXELS
+    margin = {"t": 10, "l": 10, "r": SCALE_PIXELS, "b": 10}
     fig.update_layout(
         template=TEMPLATE,
-        height=THUMB_PIXELS * rows + 60,
-        margin={"t": 20, "l": 10, "r": 120, "b": 10},
+        width=width + margin["l"] + margin["r"],
+        height=height + margin["t"] + margin["b"],
+        margin=margin,
+        showlegend=False,
         **axes,
     )
-    fig.for_each_annotation(lambda a: a.update(textangle=0, xanchor="left", font={"size": 11}))
     return fig
 
 
@@ -354,7 +522,8 @@ def misclassified_gallery(
         )
     if mis.kind == "image":
         fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+        fig.update_yaxes(visible=False, autorange="reversed")
+        _square_cells(fig)
     elif tokens is not None and token_names:
         fig.update_yaxes(tickvals=list(range(len(token_names))), ticktext=token_names)
     fig.update_annotations(font={"size": 10})

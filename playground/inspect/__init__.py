@@ -10,7 +10,12 @@ projection.py   the penultimate representation projected to 2-D with PCA
 histograms.py   stored weight/gradient histograms of a layer on one value axis
 """
 
-from playground.inspect.activations import Activations, LayerActivation, layer_activations
+from playground.inspect.activations import (
+    Activations,
+    LayerActivation,
+    feature_map_rows,
+    layer_activations,
+)
 from playground.inspect.evaluation import (
     Confusion,
     Misclassified,
@@ -37,6 +42,7 @@ __all__ = [
     "Projection",
     "class_report",
     "confusion",
+    "feature_map_rows",
     "histogram_history",
     "histogram_layers",
     "layer_activations",

@@ -14,7 +14,7 @@ import torch
 from playground.data.dataset import Dataset
 from playground.errors import PlaygroundError
 from playground.inspect.hooks import capture, select_rows
-from playground.model.build import BuiltModel
+from playground.model.build import BuiltModel, LayerRow
 
 # Layers after which "dead" (never positive) is meaningful: units output exactly 0 there.
 RELU_LIKE = frozenset({"relu"})
@@ -50,12 +50,14 @@ class LayerActivation:
 @dataclass
 class Activations:
     """Activations of every layer for the rows `rows` (positions in `split`); `example` is the
-    position within `rows` whose feature maps are kept."""
+    position within `rows` whose feature maps are kept, and `example_input` is that row's
+    input as the model read it (`input_shape`), so its maps can be drawn beside it."""
 
     split: str
     rows: np.ndarray
     example: int
     layers: list[LayerActivation]
+    example_input: np.ndarray | None = None
 
     def layer(self, index: str) -> LayerActivation:
         for layer in self.layers:
@@ -63,6 +65,12 @@ class Activations:
                 return layer
         known = ", ".join(a.index for a in self.layers)
         raise PlaygroundError(f"No layer {index!r} was inspected.", f"Choose one of: {known}.")
+
+
+def feature_map_rows(built: BuiltModel) -> list[LayerRow]:
+    """The rows with feature maps, a (channels, height, width) output (convolutions, pooling):
+    known from the shape table, so a page can offer a sample picker only where it applies."""
+    return [r for r in built.rows if len(r.output_shape) == 3]
 
 
 def layer_activations(
@@ -118,4 +126,4 @@ def layer_activations(
                 feature_maps=maps,
             )
         )
-    return Activations(split, rows.numpy(), example, layers)
+    return Activations(split, rows.numpy(), example, layers, x[example].numpy().copy())
