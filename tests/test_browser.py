@@ -227,3 +227,79 @@ def test_stopping_the_server_stops_its_runs_and_workers(tmp_path: Path, page) ->
     record = RunStore(tmp_path / "data").get_run(run_id)
     assert record.status == "stopped", (record.status, record.message)
     assert record.epochs_done >= 1
+
+
+def test_a_csv_walk_shows_the_users_own_values_from_upload_to_report(
+    server: str, page, tmp_path: Path
+) -> None:
+    """Upload a CSV with text, missing values and a sensitive column; train, inspect, explain
+    and download the report twice: every row reads as in the file, the file keeps its name."""
+    from playground.analysis.data_summary import dataset_frame
+    from playground.inspect.evaluation import predict_split, worst_misclassified
+    from playground.runner import load_run
+    from playground.store import RunStore
+    from tests.csv_helpers import write_titanic
+
+    csv = write_titanic(tmp_path)
+    pg = page
+    pg.goto(server)
+    pg.get_by_role("heading", name="Data").wait_for()
+    pg.get_by_text("Your CSV", exact=True).click()
+    pg.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    # Shown at once, as uploaded: the missing values and how they are filled.
+    pg.get_by_role("heading", name="Missing values").wait_for(timeout=60_000)
+    pg.get_by_text("You are working on titanic.csv").wait_for()
+    pg.locator('[data-testid="stMultiSelect"]').first.click()
+    pg.keyboard.type("gender")
+    pg.keyboard.press("Enter")
+    pg.keyboard.press("Escape")
+    pg.get_by_text("Sensitive attributes (kept for fairness audits): gender").wait_for()
+
+    pg.get_by_role("link", name="Train").first.click()
+    field = pg.get_by_label("epochs", exact=True)
+    field.fill("30")
+    field.press("Enter")
+    pg.wait_for_timeout(500)
+    pg.get_by_role("button", name="Start training").click()
+    done = pg.get_by_text(re.compile(r"^Run \S+ · completed"))
+    done.first.wait_for(timeout=120_000)
+    run_id = _progress_text(pg).split()[1]
+    run = load_run(run_id, RunStore(tmp_path / "data"))
+    assert run.record.name.startswith("titanic.csv · MLP")
+
+    # Inspect: the worst mistakes list passengers as in the file.
+    pg.get_by_role("link", name="Inspect").first.click()
+    pg.get_by_role("tab", name="Evaluation").click()
+    mistakes = worst_misclassified(predict_split(run.built, run.dataset, "test"), run.dataset)
+    if len(mistakes.table):
+        first = mistakes.table.iloc[0]
+        pg.get_by_text(str(first["class"]), exact=True).first.wait_for(timeout=60_000)
+        assert pg.get_by_text(str(first["gender"]), exact=True).count() >= 1
+
+    # Explain: the waterfall names the first test row's own age and gender.
+    pg.get_by_role("link", name="Explain").first.click()
+    pg.get_by_role("button", name="Explain", exact=True).click()
+    pg.get_by_role("tab", name="One sample").click(timeout=120_000)
+    row = dataset_frame(run.dataset, "test", rows=[0]).iloc[0]
+    age = "(missing)" if row.isna()["age"] else f"{row['age']:.4g}"
+    pg.get_by_text(f"age = {age}", exact=True).first.wait_for(timeout=60_000)
+    pg.get_by_text(f"gender = {row['gender']}", exact=True).first.wait_for()
+
+    # Fairness: the report downloads twice, names the file, and shows the rows as uploaded.
+    pg.get_by_role("link", name="Fairness").first.click()
+    pg.get_by_role("tab", name="Report").click()
+    pg.get_by_role("button", name="Build the report").click()
+    button = pg.get_by_role("button", name="HTML report")
+    button.wait_for(timeout=180_000)
+    pages = []
+    for attempt in range(2):
+        with pg.expect_download(timeout=60_000) as download_info:
+            button.click()
+        path = tmp_path / f"titanic-report-{attempt}.html"
+        download_info.value.save_as(path)
+        pages.append(path.read_text())
+    assert pages[0] == pages[1]
+    html = pages[0]
+    assert "titanic.csv" in html
+    assert Path(run.dataset.params["path"]).stem not in html
+    assert f"<td>{row['gender']}</td>" in html
