@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from playground.analysis.data_summary import (
@@ -15,6 +16,7 @@ from playground.analysis.data_summary import (
 from playground.charts.data import class_balance_chart, image_grid, scatter_2d, sequence_plot
 from playground.data import Dataset, list_datasets
 from playground.data.csv_upload import MISSING_CHOICES
+from playground.data.dataset import SPLIT_NAMES
 from playground.data.uploads import csv_columns, keep_upload
 from playground.errors import PlaygroundError
 from ui.next_step import next_step
@@ -152,8 +154,10 @@ def table_view(dataset: Dataset) -> None:
     source = "as the model sees them" if encoded else "as in the data"
     st.subheader(f"Rows (training split, {source})")
     st.dataframe(dataset_frame(dataset, encoded=encoded), height=240)
-    st.subheader("Columns")
-    every_row = dataset_frame(dataset, limit=len(dataset.train))
+    every_row = pd.concat(
+        [dataset_frame(dataset, split, limit=len(dataset.split(split))) for split in SPLIT_NAMES]
+    )
+    st.subheader(f"Columns (all {len(every_row):,} rows)")
     st.dataframe(column_summary(every_row), hide_index=True)
     missing = missing_values(dataset)
     if not missing.empty:

@@ -28,7 +28,7 @@ def test_a_csv_is_shown_with_its_own_values_names_and_missing_values(
     assert at.radio(key="data_group").value == "Your CSV"
     rows = at.dataframe[0].value
     # The file's own values: text as text, ages in years, missing ages still missing.
-    assert list(rows.columns) == ["age", "fare", "gender", "class", "embarked", "survived"]
+    assert list(rows.columns) == ["gender", "age", "class", "embarked", "fare", "survived"]
     assert set(rows["gender"]) == {"female", "male"}
     assert set(rows["class"]) <= {"1st", "2nd", "3rd"}
     uploaded = titanic_frame()

@@ -214,7 +214,7 @@ def test_rows_keep_the_values_as_uploaded_beside_the_encoding(tmp_path):
     ds = load_csv(write(tmp_path, frame, "people.csv"), "label")
     assert ds.title == "people.csv" and ds.target_name == "label"
     raw = ds.train.raw
-    assert list(raw.columns) == ["age", "income", "city", "sex"]
+    assert list(raw.columns) == ["age", "city", "sex", "income"]  # the file's own order
     assert len(raw) == len(ds.train)
     # The raw rows are the uploaded values: every (age, income) pair is one of the file's.
     uploaded = set(zip(frame["age"].fillna(-1), frame["income"], strict=True))

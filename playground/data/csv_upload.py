@@ -99,14 +99,16 @@ def load_csv(
         )
     # Numeric columns as numbers, so the sensitive frame holds e.g. ages rather than strings.
     typed = frame.assign(**{c: v for c, v in numbers.items() if v is not None})
-    features = typed[numeric + categorical]
+    # In the file's own column order: rows are shown to people as they wrote them.
+    used = set(numeric + categorical)
+    features = typed[[c for c in typed.columns if c in used]]
     # Counted as uploaded (before any rows are dropped), for the Data page.
     missing_counts = {c: int(n) for c, n in features.isna().sum().items() if n}
     if missing == "drop" and missing_counts:
         keep = features.notna().all(axis=1).to_numpy()
         notes.append(f"Dropped {int((~keep).sum())} rows with a missing feature value.")
         typed, y = typed.loc[keep].reset_index(drop=True), y[keep]
-        features = typed[numeric + categorical]
+        features = typed[[c for c in typed.columns if c in used]]
         _check_enough_rows(typed, "without missing values", "or fill missing values instead")
     return dataset_from_frame(
         name="csv",

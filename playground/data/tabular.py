@@ -121,7 +121,9 @@ def dataset_from_frame(
     idx = split_indices(y, seed=seed, stratify=classification)
     prep = TabularPreprocessor(list(numeric), list(categorical), categorical_fill)
     prep.fit(features.iloc[idx[0]])
-    raw = features[list(numeric) + list(categorical)]
+    # The columns as given, in the caller's order (the encoding puts numbers first).
+    used = set(numeric) | set(categorical)
+    raw = features[[c for c in features.columns if c in used]]
     target_mean, target_std = 0.0, 1.0
     if not classification:
         y, target_mean, target_std = standardize_target(y.astype(np.float64), idx[0])
