@@ -92,6 +92,12 @@ def global_view(attr: Attribution, dataset: Dataset) -> None:
                 charts.dependence_scatter(values.to_numpy(), feats, names, chosen),
                 key="dependence",
             )
+            absent = int(features[chosen].isna().sum())
+            if absent:
+                st.caption(
+                    f"{absent} of {len(features)} rows have no {chosen} in the data and are "
+                    "not plotted (the model saw the filled-in value for them)."
+                )
         else:
             st.caption(f"{chosen} is categorical: see its spread in the beeswarm above.")
 
