@@ -12,7 +12,7 @@ import torch
 
 from playground.analysis.data_summary import dataset_frame, original_features
 from playground.charts import explain as charts
-from playground.charts.inspect import misclassified_gallery
+from playground.charts.inspect import misclassified_gallery, table_figure
 from playground.data.uploads import keep_upload
 from playground.explain import api, summary
 from playground.explain.base import ExplainRequest
@@ -123,3 +123,11 @@ def test_worst_mistakes_list_the_passengers_as_uploaded(titanic_run) -> None:
     gallery = misclassified_gallery(mistakes, run.dataset)
     cells = [v for column in gallery.data[0].cells.values for v in column]
     assert any(v in ("female", "male") for v in cells)
+
+
+def test_a_missing_value_in_the_mistakes_table_reads_missing_not_nan() -> None:
+    table = pd.DataFrame({"row": [3, 4], "age": [22.0, np.nan], "gender": ["female", None]})
+    figure = table_figure(table)
+    cells = figure.data[0].cells.values
+    assert list(cells[1]) == ["22", "(missing)"] and list(cells[2]) == ["female", "(missing)"]
+    assert figure.layout.height < 200  # as tall as two rows, not Plotly's 450 px default

@@ -552,22 +552,28 @@ def _gallery_trace(x: np.ndarray, kind: str, tokens: np.ndarray | None) -> go.Ba
     )
 
 
+TABLE_HEADER_PIXELS, TABLE_ROW_PIXELS = 30, 22  # Plotly's own header and cell heights
+
+
 def table_figure(table: pd.DataFrame, digits: int = 3) -> go.Figure:
-    """A DataFrame as a plotly table (numbers rounded to `digits` significant digits)."""
+    """A DataFrame as a plotly table (numbers rounded to `digits` significant digits, a
+    missing value as "(missing)"), as tall as its rows."""
     cells = []
     for column in table.columns:
         values = table[column]
         if pd.api.types.is_float_dtype(values):
-            cells.append([f"{v:.{digits}g}" for v in values])
+            cells.append(["(missing)" if pd.isna(v) else f"{v:.{digits}g}" for v in values])
         else:
-            cells.append([plain(v) for v in values])
+            cells.append(["(missing)" if _absent(v) else plain(v) for v in values])
     fig = go.Figure(
         go.Table(
             header={"values": [plain(c) for c in table.columns], "align": "left"},
             cells={"values": cells, "align": "left"},
         )
     )
-    fig.update_layout(template=TEMPLATE, margin={"t": 10, "l": 0, "r": 0, "b": 0})
+    # Plotly's default height leaves a screen of white below a short table.
+    height = TABLE_HEADER_PIXELS + TABLE_ROW_PIXELS * len(table) + 20
+    fig.update_layout(template=TEMPLATE, margin={"t": 10, "l": 0, "r": 0, "b": 0}, height=height)
     return fig
 
 
@@ -669,3 +675,8 @@ def projection_scatter(proj: Projection) -> go.Figure:
         margin={"t": 40},
     )
     return fig
+
+
+def _absent(value: object) -> bool:
+    """A missing cell: None, NaN or pandas' NA (lists and strings are present)."""
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
