@@ -139,7 +139,7 @@ def live_view(job_id: str) -> None:
         st.caption(f"{snap.dataset} · {model}")
     if snap.status in ("diverged", "failed"):
         st.error(snap.message, icon="🛑")
-    elif snap.status in ("completed", "stopped") and snap.message:
+    elif snap.status in ("completed", "stopped", "cancelled") and snap.message:
         st.caption(f"✅ {snap.message}")
     if snap.final_metrics:
         cols = st.columns(len(snap.final_metrics))

@@ -22,7 +22,7 @@ from playground.errors import PlaygroundError
 from playground.executors import Executor, Task, make_executor
 from playground.runs import RunRequest, check_request, record, start_weights
 from playground.runs.live import JobSnapshot, LiveRun
-from playground.status import INTERRUPTED
+from playground.status import CANCELLED, INTERRUPTED
 from playground.store import RunStore, RunUpdate
 from playground.train.control import RunControl
 
@@ -199,7 +199,7 @@ class JobRegistry:
                     "its history and last checkpoint up to then are kept.",
                 )
             else:
-                self._end(run_id, "stopped", "The server stopped before this run started.")
+                self._end(run_id, CANCELLED, "The server stopped before this run started.")
 
 
 def _shutdown_if_alive(ref: weakref.ReferenceType[JobRegistry]) -> None:

@@ -46,3 +46,25 @@ def test_the_runs_table_shows_options_and_filters(registry: JobRegistry) -> None
     at.text_input[0].input("sgd").run()
     assert at.dataframe[0].value["run"].tolist() == [fast]
     assert at.caption[0].value.startswith("1 of 2 runs")
+
+
+def test_stop_on_the_train_page_cancels_a_queued_run(registry: JobRegistry) -> None:
+    blockers = [
+        registry.submit(RunRequest.supervised("spiral", {}, LAYERS, {"epochs": 100_000}))
+        for _ in range(registry.max_workers)
+    ]
+    try:
+        at = open_page("train", config={"epochs": 5})
+        next(b for b in at.button if b.label == "Start training").click().run()
+        job_id = at.session_state["job_id"]
+        assert registry.snapshot(job_id).status == "queued"
+        next(b for b in at.button if b.label == "Stop").click().run()
+        wait_for(registry.get(job_id), seconds=10)
+        record = registry.store.get_run(job_id)
+        assert record.status == "cancelled" and record.epochs_done == 0
+        assert not registry.store.has_weights(job_id)
+    finally:
+        for blocker in blockers:
+            blocker.stop()
+        for blocker in blockers:
+            wait_for(blocker)

@@ -110,8 +110,10 @@ def test_a_queued_job_can_be_stopped_before_it_starts(registry: JobRegistry) -> 
         blocker.stop()
     _wait(registry, *(b.id for b in blockers))
     snap = registry.snapshot(queued.id)
-    assert snap.status == "stopped" and snap.epoch == 0
-    assert registry.store.get_run(queued.id).status == "stopped"
+    assert snap.status == "cancelled" and snap.epoch == 0
+    record = registry.store.get_run(queued.id)
+    assert record.status == "cancelled" and "never trained" in record.message
+    assert not registry.store.has_weights(queued.id) and registry.store.epochs(queued.id) == []
 
 
 def test_pause_and_stop_reach_the_worker_within_a_second(registry: JobRegistry) -> None:
@@ -260,6 +262,7 @@ def test_a_server_stopped_mid_run_leaves_no_run_running(tmp_path: Path, how: str
     proc.wait(30)
     assert wait_gone(workers) == []  # a killed server's workers notice and leave too
     statuses = {r.status for r in RunStore(root).list_runs()}  # opening marks dead owners' runs
-    assert statuses and statuses <= {"stopped", "interrupted"}
+    # Runs that trained end stopped or interrupted; the one still queued is cancelled.
+    assert statuses and statuses <= {"stopped", "interrupted", "cancelled"}
     if how == "interrupt":
         assert "stopped" in statuses

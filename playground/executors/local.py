@@ -21,6 +21,7 @@ from typing import Any
 
 from playground.executors.base import Executor, LostCallback, Task, UpdateCallback
 from playground.executors.worker import worker_main
+from playground.status import CANCELLED
 from playground.store.update import RunUpdate
 from playground.train.control import STOP
 
@@ -130,7 +131,10 @@ class LocalProcessExecutor(Executor):
         if cancelled is not None:
             self.on_update(
                 RunUpdate(
-                    run_id, status="stopped", message="Stopped before it started.", final=True
+                    run_id,
+                    status=CANCELLED,
+                    message="Cancelled while it waited in the queue: it never trained.",
+                    final=True,
                 )
             )
         return True
