@@ -66,6 +66,11 @@ class RunNotFoundError(PlaygroundError):
     """No stored run has the given id."""
 
 
+class WeightsError(RunNotFoundError):
+    """A run's weights cannot be loaded: none were saved, or the file is damaged or does not
+    fit the model. The run's record and history stay usable."""
+
+
 def format_shape(shape: tuple[int, ...] | list[int]) -> str:
     """Shape without the batch dimension, shown with it as (B, ...)."""
     return "(" + ", ".join(["B", *(str(s) for s in shape)]) + ")"

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save, save_file
 from torch import nn
 
@@ -34,6 +35,21 @@ def write_bytes(data: bytes, path: Path) -> None:
 
 
 def load_weights(module: nn.Module, path: Path) -> None:
-    """Load a safetensors file into `module` (strict: every tensor must match)."""
+    """Load a safetensors file into `module` (strict: every tensor must match).
+
+    A truncated, tampered or foreign file raises ValueError saying what is wrong with it in
+    words; nothing in it is ever executed (safetensors holds only tensors)."""
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
-    module.load_state_dict(load_file(str(path), device=str(device)))
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"it is not a readable safetensors file ({_first_line(exc)})") from None
+    try:
+        module.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise ValueError(f"its tensors do not fit the model ({_first_line(exc)})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from playground.errors import RunNotFoundError
+from playground.errors import RunNotFoundError, WeightsError
 from playground.status import ACTIVE_STATUSES, ENDED_STATUSES, INTERRUPTED
 from playground.store.checkpoint import load_weights, save_weights, write_bytes
 from playground.store.histograms import (
@@ -321,12 +321,29 @@ class RunStore:
         return self.weights_path(run_id).exists()
 
     def load_weights(self, run_id: str, module: nn.Module) -> None:
+        """Load the run's weights into `module`; WeightsError says why they cannot be (none
+        yet, none ever for a run that ended first, or a damaged file)."""
         path = self.weights_path(run_id)
         if not path.exists():
-            raise RunNotFoundError(
-                f"Run {run_id} has no saved weights yet.", "Wait for its first epoch to finish."
+            record = self.get_run(run_id)
+            if record.status in ACTIVE_STATUSES:
+                raise WeightsError(
+                    f"Run {run_id} has no saved weights yet.", "Wait for its first epoch to finish."
+                )
+            raise WeightsError(
+                f"Run {run_id} ended ({record.status}) before it saved any weights, so there is "
+                "no model to load.",
+                "Its history is kept on the Runs page. Train it again"
+                + (" with a lower learning rate." if record.status == "diverged" else "."),
             )
-        load_weights(module, path)
+        try:
+            load_weights(module, path)
+        except ValueError as exc:
+            raise WeightsError(
+                f"The weights file of run {run_id} cannot be loaded: {exc}. It may have been "
+                "cut short or changed by hand.",
+                "The run's record and history are kept; train it again to get a usable model.",
+            ) from None
 
 
 def _set_status(
