@@ -15,7 +15,7 @@ from playground.analysis.data_summary import (
 )
 from playground.charts.data import class_balance_chart, image_grid, scatter_2d, sequence_plot
 from playground.data import Dataset, list_datasets
-from playground.data.csv_upload import MISSING_CHOICES
+from playground.data.csv_upload import INFINITE_CHOICES, MISSING_CHOICES
 from playground.data.dataset import SPLIT_NAMES
 from playground.data.uploads import csv_columns, keep_upload
 from playground.errors import PlaygroundError
@@ -29,6 +29,10 @@ GROUPS = {"2D toys": "toy2d", "Tables": "tabular", "Images": "image", "Sequences
 MISSING_LABELS = {
     "fill": "Fill them (numbers: the median; text: the most frequent value)",
     "drop": "Drop the rows that have them",
+}
+INFINITE_LABELS = {
+    "error": "Stop and tell me where they are",
+    "missing": "Treat them as missing values",
 }
 INTRO = """
 **Build a neural network, train it live, and look inside it.** Four steps:
@@ -133,7 +137,21 @@ def choose_csv() -> None:
         key=f"csv_missing_{key}",
         horizontal=True,
     )
-    params = {"path": str(path), "target": target, "file_name": file_name, "missing": missing}
+    infinite = st.radio(
+        "Infinite values (inf, or numbers too large such as 1e999)",
+        INFINITE_CHOICES,
+        index=INFINITE_CHOICES.index(old.get("infinite", "error")) if same_file else 0,
+        format_func=INFINITE_LABELS.get,
+        key=f"csv_infinite_{key}",
+        horizontal=True,
+    )
+    params = {
+        "path": str(path),
+        "target": target,
+        "file_name": file_name,
+        "missing": missing,
+        "infinite": infinite,
+    }
     if sensitive:
         params["sensitive"] = sensitive
     st.session_state["dataset"] = {"name": "csv", "params": params}

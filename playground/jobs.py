@@ -18,6 +18,7 @@ import threading
 import weakref
 
 from playground.data import Dataset
+from playground.data.uploads import prune_uploads, uploads_in_use
 from playground.errors import PlaygroundError
 from playground.executors import Executor, Task, make_executor
 from playground.runs import RunRequest, check_request, record, start_weights
@@ -218,4 +219,17 @@ def default_registry() -> JobRegistry:
     with _default_lock:
         if _default is None:
             _default = JobRegistry()
+            _prune_uploads(_default.store)
         return _default
+
+
+def _prune_uploads(store: RunStore) -> None:
+    """Once per server: delete uploaded CSV copies no stored run uses and nobody touched for a
+    month. A failure here must never keep the server from starting."""
+    try:
+        removed = prune_uploads(store.root, uploads_in_use(store.list_runs()))
+    except OSError:
+        log.exception("could not prune old uploads")
+        return
+    if removed:
+        log.info("removed %d unused uploads", len(removed))

@@ -79,3 +79,21 @@ def test_a_reload_keeps_the_session_dataset_model_and_options(
         fresh.run()
         assert fresh.session_state["dataset"]["name"] == "spiral"
         assert fresh.query_params["s"][0] != bad
+
+
+def test_infinite_values_are_named_and_can_be_treated_as_missing(
+    registry: JobRegistry, tmp_path: Path
+) -> None:
+    frame = titanic_frame()
+    frame["fare"] = frame["fare"].astype(object)
+    frame.loc[[3, 7], "fare"] = ["inf", "1e999"]
+    path = tmp_path / "odd.csv"
+    frame.to_csv(path, index=False)
+    kept = keep_upload(path.read_bytes(), registry.store.root)
+    dataset = {"name": "csv", "params": {"path": str(kept), "target": "survived"}}
+    at = open_page(dataset=dataset)
+    assert any("'fare' has 2 infinite values" in e.value for e in at.error)
+    at.radio(key=f"csv_infinite_{kept.stem}").set_value("missing").run()
+    assert not at.error
+    missing = next(d.value for d in at.dataframe if "handled" in d.value.columns)
+    assert missing.set_index("column").loc["fare", "missing"] == 2

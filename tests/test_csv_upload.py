@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from playground.data import csv_upload, load_dataset
-from playground.data.csv_upload import MAX_COLUMNS, MIN_ROWS, load_csv
+from playground.data import load_dataset, uploads
+from playground.data.csv_upload import MAX_CLASSES, MIN_ROWS, load_csv
+from playground.data.uploads import MAX_COLUMNS
 from playground.errors import CsvError
 
 
@@ -79,6 +80,7 @@ def test_registered_csv_rebuilds_from_params(tmp_path):
         "sensitive": (),
         "drop_columns": (),
         "missing": "fill",
+        "infinite": "error",
         "file_name": "data.csv",
     }
     again = load_dataset("csv", **ds.params)
@@ -190,7 +192,7 @@ def test_too_many_columns():
 
 
 def test_size_limit_is_checked_before_parsing(tmp_path, monkeypatch):
-    monkeypatch.setattr(csv_upload, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 100)
     # Binary junk would fail parsing; the size error must come first.
     assert "limit is" in error_text(b"\x00" * 500)
     path = write(tmp_path, mixed_frame())
@@ -237,3 +239,75 @@ def test_missing_values_are_counted_and_filled_or_dropped(tmp_path):
     assert dropped.missing_counts == {"age": 2, "city": 1}  # as uploaded
     assert any("Dropped 3 rows with a missing feature value" in n for n in dropped.notes)
     assert "missing=" in error_text(path, missing="guess")
+
+
+def with_infinities(frame: pd.DataFrame) -> bytes:
+    """`frame` as CSV text with 'inf' and '1e999' in income (rows 3 and 17, counting from 1
+    after the header) and '-inf' in age (row 5)."""
+    frame = frame.astype({"income": object, "age": object})
+    frame.loc[2, "income"], frame.loc[16, "income"] = "inf", "1e999"
+    frame.loc[4, "age"] = "-inf"
+    return csv_bytes(frame)
+
+
+def test_infinite_values_are_an_error_naming_column_count_and_rows():
+    message = error_text(with_infinities(mixed_frame()))
+    assert "Column 'income' has 2 infinite values" in message and "rows 3 and 17" in message
+    assert "Column 'age' has 1 infinite value " in message and "row 5." in message
+    assert "treat infinite values as missing" in message
+    # A column the user drops is not used, so its infinities do not matter.
+    frame = mixed_frame()
+    frame["spare"] = np.arange(60.0)
+    frame.loc[8, "spare"] = np.inf
+    ds = load_csv(csv_bytes(frame), "label", drop_columns=("spare",))
+    assert "spare" not in ds.feature_groups.values()
+
+
+def test_infinite_values_can_be_treated_as_missing():
+    data = with_infinities(mixed_frame())
+    filled = load_csv(data, "label", infinite="missing")
+    # Counted with the missing values already in the file (age has 2 blanks).
+    assert filled.missing_counts == {"age": 3, "city": 1, "income": 2}
+    assert any("Treated 3 infinite values as missing" in n for n in filled.notes)
+    assert filled.params["infinite"] == "missing"
+    assert all(torch.isfinite(s.x).all() for s in (filled.train, filled.val, filled.test))
+    dropped = load_csv(data, "label", infinite="missing", missing="drop")
+    assert sum(len(s) for s in (dropped.train, dropped.val, dropped.test)) == 60 - 6
+    assert "infinite=" in error_text(data, infinite="ignore")
+
+
+def test_infinite_target_is_an_error_or_a_dropped_row(tmp_path):
+    frame = mixed_frame()
+    frame["income"] = frame["income"].astype(object)
+    frame.loc[9, "income"] = "inf"
+    assert "Column 'income' has 1 infinite value" in error_text(csv_bytes(frame), "income")
+    path = tmp_path / "inf.csv"
+    path.write_bytes(csv_bytes(frame))
+    ds = load_dataset("csv", path=str(path), target="income", infinite="missing")
+    assert ds.task == "regression" and np.isfinite(ds.target_mean)
+    assert sum(len(s) for s in (ds.train, ds.val, ds.test)) == 59
+    assert any("Dropped 1 rows with no value for 'income'" in n for n in ds.notes)
+
+
+def test_a_target_with_no_values_is_a_clear_error():
+    frame = mixed_frame()
+    frame["label"] = None
+    message = error_text(csv_bytes(frame))
+    assert "'label' is empty" in message and "Choose another target" in message
+
+
+def test_column_names_given_with_spaces_match_the_header():
+    text = csv_bytes(mixed_frame()).decode().replace("sex,", " sex ,", 1)
+    ds = load_csv(text.encode(), " label ", sensitive=(" sex",), drop_columns=("comment ",))
+    assert ds.sensitive_attributes == ["sex"] and ds.target_name == "label"
+    assert ds.params["sensitive"] == ("sex",) and ds.params["drop_columns"] == ("comment",)
+
+
+def test_integer_targets_become_classes_only_when_few():
+    frame = mixed_frame()
+    frame["score"] = np.arange(60) % 30  # 30 whole numbers: a quantity, not 30 classes
+    ds = load_csv(csv_bytes(frame), "score")
+    assert ds.task == "regression" and "30 distinct values" in ds.notes[0]
+    frame["label"] = [f"class {i}" for i in range(MAX_CLASSES + 1)] + ["class 0"] * 9
+    message = error_text(csv_bytes(frame))
+    assert f"{MAX_CLASSES + 1} distinct values" in message and f"at most {MAX_CLASSES}" in message

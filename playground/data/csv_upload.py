@@ -4,11 +4,12 @@ The task and column types are inferred: a non-numeric target, or an integer targ
 distinct values, is classification; anything else numeric is regression. Feature columns are
 numeric or categorical; ID-like and free-text columns are dropped with a note in
 `Dataset.notes`. Encoding is the shared tabular preprocessor, fitted on the training split.
+Reading the file (limits, encoding, separator, header) is `uploads.read_frame`, shared with
+the Data page so a file it offers is a file that loads.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import typing
 from collections.abc import Sequence
@@ -21,20 +22,22 @@ import pandas as pd
 from playground.data.dataset import Dataset, Task
 from playground.data.registry import register_dataset
 from playground.data.tabular import dataset_from_frame
+from playground.data.uploads import read_frame
 from playground.errors import CsvError
 
-MAX_FILE_BYTES = 50 * 1024 * 1024  # checked before parsing, so a huge upload fails fast
 MIN_ROWS = 20  # fewer rows cannot fill train, validation and test splits meaningfully
-MAX_COLUMNS = 500
 MAX_CLASSES = 50  # a classification target with more classes is almost surely a mistake
 MAX_CATEGORIES = 50  # a text column with more distinct values is treated as free text
 INTEGER_CLASS_LIMIT = 10  # an integer target with at most this many values is classification
 MOSTLY_NUMERIC = 0.8  # share of numbers above which other values in a column are called junk
-NA_VALUES = ["?"]  # besides pandas' defaults ("", "NA", "NaN", "null", ...), as in UCI files
 
 # How missing feature values are handled; the Data page offers the same choices.
 MissingChoice = Literal["fill", "drop"]
 MISSING_CHOICES: tuple[str, ...] = typing.get_args(MissingChoice)
+# What infinite numbers (inf, -inf, 1e999) are: an error naming them, or missing values.
+InfiniteChoice = Literal["error", "missing"]
+INFINITE_CHOICES: tuple[str, ...] = typing.get_args(InfiniteChoice)
+_INFINITE_WHAT = "infinite values (inf, -inf or numbers too large such as 1e999)"
 
 _ID_NAME = re.compile(r"^(id|index|uuid|guid|key|unnamed: ?\d+)$|[_ \-.]id$", re.IGNORECASE)
 
@@ -47,6 +50,7 @@ def load_csv(
     sensitive: Sequence[str] = (),
     drop_columns: Sequence[str] = (),
     missing: MissingChoice = "fill",
+    infinite: InfiniteChoice = "error",
     file_name: str = "",
 ) -> Dataset:
     """Read a CSV (a path or the file's bytes) and build a tabular `Dataset` predicting `target`.
@@ -54,17 +58,26 @@ def load_csv(
     `sensitive` names columns whose raw values are kept in `Split.sensitive` (they stay model
     features unless also in `drop_columns`). `missing` says what happens to missing feature
     values: "fill" (numbers get the training median, text the most frequent value) or "drop"
-    (rows with any missing feature value are left out). `file_name` is the name the user
+    (rows with any missing feature value are left out). `infinite` says what infinite numbers
+    are: "error" (a CsvError naming each column, count and rows) or "missing" (then filled or
+    dropped like any missing value; an infinite target drops its row). Column names given
+    with spaces around them match the trimmed header. `file_name` is the name the user
     knows the file by (an upload is kept under a content hash). `params["path"]` is None for
     bytes, so save an upload to a file first if the dataset must be rebuilt later with
     `load_dataset("csv", ...)`.
     """
-    target, sensitive, drop_columns = target.strip(), tuple(sensitive), tuple(drop_columns)
-    if missing not in MISSING_CHOICES:
-        raise CsvError(
-            f"missing={missing!r} is not a way to handle missing values.",
-            f"Use one of: {', '.join(MISSING_CHOICES)}.",
-        )
+    target = target.strip()
+    sensitive = tuple(s.strip() for s in sensitive)
+    drop_columns = tuple(d.strip() for d in drop_columns)
+    for name, value, choices in (
+        ("missing", missing, MISSING_CHOICES),
+        ("infinite", infinite, INFINITE_CHOICES),
+    ):
+        if value not in choices:
+            raise CsvError(
+                f"{name}={value!r} is not a way to handle {name} values.",
+                f"Use one of: {', '.join(choices)}.",
+            )
     path = None if isinstance(source, bytes) else str(source)
     file_name = file_name or (Path(path).name if path else "")
     params = {
@@ -74,15 +87,23 @@ def load_csv(
         "sensitive": sensitive,
         "drop_columns": drop_columns,
         "missing": missing,
+        "infinite": infinite,
         "file_name": file_name,
     }
     frame = read_frame(source)
     _check_columns(frame, target, sensitive, drop_columns)
     # Columns the user drops are not checked for junk: they will not be used.
     numbers = {c: _numeric_or_junk(frame[c], c, c not in drop_columns) for c in frame.columns}
-
+    kept = [c for c in frame.columns if c not in drop_columns or c in sensitive]
     notes: list[str] = []
+    frame, numbers = _infinite_values(frame, numbers, kept, infinite, notes)
+
     missing_target = frame[target].isna().to_numpy()
+    if missing_target.all():
+        raise CsvError(
+            f"The target column {target!r} is empty: no row has a value to predict.",
+            "Choose another target column, or fill in its values.",
+        )
     if missing_target.any():
         notes.append(f"Dropped {int(missing_target.sum())} rows with no value for '{target}'.")
         frame = frame.loc[~missing_target].reset_index(drop=True)
@@ -139,95 +160,75 @@ def _check_enough_rows(frame: pd.DataFrame, which: str, fix: str = "") -> None:
         )
 
 
-def read_frame(source: str | Path | bytes) -> pd.DataFrame:
-    """A CSV (a path or bytes) as a DataFrame of strings, with the size, binary, encoding and
-    separator handling every reader of user files shares; CsvError names the problem."""
-    return _parse(_read_bytes(source))
+def _infinite_values(
+    frame: pd.DataFrame,
+    numbers: dict[str, np.ndarray | None],
+    used: list[str],
+    infinite: str,
+    notes: list[str],
+) -> tuple[pd.DataFrame, dict[str, np.ndarray | None]]:
+    """CsvError naming each used column with infinite numbers, or (infinite="missing") the
+    frame and numbers with those cells made missing and a note saying so.
 
-
-def _read_bytes(source: str | Path | bytes) -> bytes:
-    """The file's bytes, refusing files over MAX_FILE_BYTES before reading them."""
-    if isinstance(source, bytes):
-        size = len(source)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise CsvError(f"No file at {str(path)!r}.", "Check the path.")
-        size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
+    Left in, one infinite value turns its whole column into NaN once standardised, and
+    training then fails in a way that looks like a bad learning rate.
+    """
+    found = {}
+    for col in used:
+        values = numbers[col]
+        if values is not None and np.isinf(values).any():
+            found[col] = np.flatnonzero(np.isinf(values))
+    if not found:
+        return frame, numbers
+    if infinite == "error":
+        sentences = [
+            f"Column {col!r} has {_count(len(rows), _INFINITE_WHAT)}, {_rows(rows)}."
+            for col, rows in found.items()
+        ]
         raise CsvError(
-            f"The file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
-            "Use fewer rows or columns (e.g. a random sample of the rows).",
+            " ".join(sentences) + " Rows count from 1 after the header.",
+            "Fix or blank out those values in the file, or choose to treat infinite values "
+            "as missing.",
         )
-    return source if isinstance(source, bytes) else Path(source).read_bytes()
+    frame, numbers = frame.copy(), dict(numbers)
+    for col, rows in found.items():
+        values = numbers[col].copy()  # type: ignore[union-attr]
+        values[rows] = np.nan
+        numbers[col] = values
+        # The text too, so later checks (distinct values, empty columns) see the same cells.
+        frame[col] = frame[col].mask(np.isin(np.arange(len(frame)), rows))
+    counts = ", ".join(f"'{col}' ({len(rows)})" for col, rows in found.items())
+    total = sum(len(rows) for rows in found.values())
+    notes.append(f"Treated {_count(total, 'infinite values')} as missing: {counts}.")
+    return frame, numbers
 
 
-def _parse(raw: bytes) -> pd.DataFrame:
-    """CSV bytes -> DataFrame of strings (NaN for missing); types are inferred afterwards."""
-    if not raw.strip():
-        raise CsvError("The file is empty.", "Upload a CSV with a header row and data rows.")
-    if b"\x00" in raw[:65536]:
-        raise CsvError(
-            "The file is not CSV text (it looks like a binary file, e.g. Excel or an image).",
-            "Save it as CSV (comma-separated values) and upload that.",
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # old Excel exports; every byte decodes
-    header = text.lstrip().split("\n", 1)[0]
-    seps = [","] + [s for s in (";", "\t") if s in header]
-    frame = pd.DataFrame()
-    for sep in seps:  # fall back to ; or tab only when commas give a single column
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=sep,
-                dtype=str,
-                skipinitialspace=True,
-                na_values=NA_VALUES,
-            )
-        except pd.errors.EmptyDataError as err:
-            raise CsvError("The file is empty.", "Upload a CSV with a header and rows.") from err
-        except pd.errors.ParserError as err:
-            raise CsvError(_parser_message(err), _PARSE_HINT) from err
-        if frame.shape[1] > 1:
-            break
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+def _count(n: int, plural: str) -> str:
+    """'1 infinite value (...)' or '3 infinite values (...)'."""
+    if n == 1:
+        plural = plural.replace("values", "value", 1)
+    return f"{n} {plural}"
 
 
-_PARSE_HINT = (
-    "Check that it is a comma-separated text file and every row has as many fields as the header "
-    "(quote values that contain commas)."
-)
-
-
-def _parser_message(err: Exception) -> str:
-    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
-    if found:
-        expected, line, saw = found.groups()
-        return (
-            f"The file could not be read as CSV: line {line} has {saw} fields "
-            f"but earlier rows have {expected}."
-        )
-    return f"The file could not be read as CSV ({str(err).strip()})."
+def _rows(rows: np.ndarray, limit: int = 5) -> str:
+    """0-based row positions as the user counts them: 'row 3', 'rows 3 and 17', ..."""
+    shown = [str(int(r) + 1) for r in rows[:limit]]
+    if len(rows) > limit:
+        return f"rows {', '.join(shown)} and {len(rows) - limit} more"
+    if len(shown) == 1:
+        return f"row {shown[0]}"
+    return f"rows {', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _check_columns(
     frame: pd.DataFrame, target: str, sensitive: tuple[str, ...], drop: tuple[str, ...]
 ) -> None:
-    columns = list(frame.columns)
-    if len(columns) > MAX_COLUMNS:
-        raise CsvError(
-            f"The file has {len(columns)} columns; the limit is {MAX_COLUMNS}.",
-            "Keep only the columns you need.",
-        )
+    columns = list(frame.columns)  # the column limit is the reader's, checked before parsing
     if len(columns) < 2:
         raise CsvError(
             f"Only one column was found ({columns[0]!r}); a target and at least one feature "
             "column are needed.",
-            "Check that the values are separated by commas.",
+            "Check that the values are separated by commas, semicolons or tabs.",
         )
     available = f"Available columns: {_list(columns)}."
     if target not in columns:
@@ -295,7 +296,7 @@ def _encode_target(
         )
     if len(names) > MAX_CLASSES:
         raise CsvError(
-            f"The target column {name!r} has {len(names)} distinct text values; a classification "
+            f"The target column {name!r} has {len(names)} distinct values; a classification "
             f"target can have at most {MAX_CLASSES} classes.",
             "Choose a column with fewer categories, or a numeric column for regression.",
         )
@@ -363,6 +364,7 @@ def csv_dataset(
     sensitive: tuple[str, ...] = (),
     drop_columns: tuple[str, ...] = (),
     missing: MissingChoice = "fill",
+    infinite: InfiniteChoice = "error",
     file_name: str = "",
 ) -> Dataset:
     """`load_csv` from a file path, for `load_dataset("csv", path=..., target=...)`."""
@@ -377,5 +379,6 @@ def csv_dataset(
         sensitive=sensitive,
         drop_columns=drop_columns,
         missing=missing,
+        infinite=infinite,
         file_name=file_name,
     )
