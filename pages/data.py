@@ -19,6 +19,7 @@ from playground.data.csv_upload import INFINITE_CHOICES, MISSING_CHOICES
 from playground.data.dataset import SPLIT_NAMES
 from playground.data.uploads import csv_columns, keep_upload
 from playground.errors import PlaygroundError
+from playground.markup import escape_markdown
 from ui.next_step import next_step
 from ui.state import current_dataset, show_error, store
 from ui.widgets import typed_input
@@ -196,7 +197,7 @@ if dataset is not None:
         "Train / val / test", "/".join(f"{100 * n / total:.0f}" for n in sizes.values()) + " %"
     )
     for note in dataset.notes:
-        st.info(note)
+        st.info(escape_markdown(note, streamlit=True))
     if dataset.kind == "toy2d":
         st.plotly_chart(scatter_2d(dataset), key="preview")
     elif dataset.kind == "image":
@@ -208,11 +209,12 @@ if dataset is not None:
     if dataset.sensitive_attributes:
         st.caption(
             "Sensitive attributes (kept for fairness audits): "
-            + ", ".join(dataset.sensitive_attributes)
+            + escape_markdown(", ".join(dataset.sensitive_attributes), streamlit=True)
         )
     if dataset.is_classification:
         st.subheader("Class balance")
         left, right = st.columns([2, 1])
         left.plotly_chart(class_balance_chart(dataset), key="balance")
         right.dataframe(class_balance(dataset), hide_index=True)
-    next_step("data", f"You are working on {dataset.title}: a {dataset.task} task.")
+    title = escape_markdown(dataset.title, streamlit=True)
+    next_step("data", f"You are working on {title}: a {dataset.task} task.")

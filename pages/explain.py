@@ -16,6 +16,7 @@ from playground.charts import explain as charts
 from playground.explain import api, trust
 from playground.explain.base import ExplainRequest
 from playground.explain.context import ExplainContext
+from playground.markup import escape_markdown
 from playground.model.lookup import hidden_rows
 from ui.explain_views import checks_view, global_view, sample_view
 from ui.next_step import next_step
@@ -143,7 +144,7 @@ if attr is None:
 # ---------------------------------------------------------------- results
 st.caption(f"{attr.title}: {attr.n} rows in {attr.seconds:.2f} s.")
 for note in attr.notes:
-    st.info(note)
+    st.info(escape_markdown(note, streamlit=True))
 tab_global, tab_sample, tab_trust = st.tabs(["Global", "One sample", "Trust"])
 with tab_global:
     global_view(attr, dataset)

@@ -19,7 +19,9 @@ from playground.charts.training import (
     thin_rows,
     training_curves,
 )
+from playground.data.dataset import dataset_title
 from playground.errors import PlaygroundError
+from playground.markup import escape_markdown
 from playground.model import check_model
 from playground.runs import RunRequest
 from playground.runs.naming import default_run_name
@@ -67,7 +69,7 @@ with controls:
         check_model({"layers": st.session_state["layers"]}, dataset)
     except PlaygroundError as exc:
         spec_valid = False
-        st.error(f"The model cannot be built: {exc}", icon="🔴")
+        st.error(f"The model cannot be built: {escape_markdown(exc, streamlit=True)}", icon="🔴")
         st.page_link("pages/build.py", label="Fix it on the Build page", icon="🧱")
     chosen = st.session_state["dataset"]
     spec = {"layers": st.session_state["layers"]}
@@ -136,11 +138,12 @@ def live_view(job_id: str) -> None:
     st.progress(snap.progress, text=text)
     if snap.labels:
         model = " → ".join(label for key, label in snap.labels.items() if "." not in key)
-        st.caption(f"{snap.dataset} · {model}")
+        title = dataset_title(snap.dataset, snap.dataset_params)
+        st.caption(escape_markdown(f"{title} · {model}", streamlit=True))
     if snap.status in ("diverged", "failed"):
-        st.error(snap.message, icon="🛑")
+        st.error(escape_markdown(snap.message, streamlit=True), icon="🛑")
     elif snap.status in ("completed", "stopped", "cancelled") and snap.message:
-        st.caption(f"✅ {snap.message}")
+        st.caption(f"✅ {escape_markdown(snap.message, streamlit=True)}")
     if snap.final_metrics:
         cols = st.columns(len(snap.final_metrics))
         for col, (name, value) in zip(cols, snap.final_metrics.items(), strict=True):

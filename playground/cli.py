@@ -303,7 +303,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_layers(args: argparse.Namespace) -> int:
     from playground.model import layer_kinds
 
-    for kind, cls in layer_kinds().items():
+    kinds = layer_kinds()
+    # Columns as wide as their longest entry plus two spaces: a long description must never
+    # run into the parameter list.
+    kind_width = max(len(k) for k in kinds) + 2
+    expects_width = max(len(c.expects) for c in kinds.values()) + 2
+    print(f"{'kind':<{kind_width}}{'input':<{expects_width}}parameters")
+    for kind, cls in kinds.items():
         fields = [f for f in cls.model_fields if f != "kind"]
-        print(f"{kind:<20}{cls.expects:<48}{', '.join(fields)}")
+        print(f"{kind:<{kind_width}}{cls.expects:<{expects_width}}{', '.join(fields) or '-'}")
     return 0

@@ -97,3 +97,17 @@ def test_infinite_values_are_named_and_can_be_treated_as_missing(
     assert not at.error
     missing = next(d.value for d in at.dataframe if "handled" in d.value.columns)
     assert missing.set_index("column").loc["fare", "missing"] == 2
+
+
+def test_column_names_are_shown_as_typed_not_as_markdown(
+    registry: JobRegistry, tmp_path: Path
+) -> None:
+    frame = titanic_frame()
+    frame["[x](http://example.com)"] = 1  # a constant column: dropped with a note naming it
+    path = tmp_path / "links.csv"
+    frame.to_csv(path, index=False)
+    kept = keep_upload(path.read_bytes(), registry.store.root)
+    at = open_page(dataset={"name": "csv", "params": {"path": str(kept), "target": "survived"}})
+    note = next(i.value for i in at.info if "same value in every row" in i.value)
+    assert r"'\[x\](http\://example.com)'" in note
+    assert "[x](http://example.com)" not in note

@@ -142,3 +142,14 @@ def test_module_entry_point_and_argparse_errors(tmp_path: Path) -> None:
         text=True,
     )
     assert bad.returncode == 2 and "invalid choice: 'adamx'" in bad.stderr
+
+
+def test_the_layers_listing_keeps_its_columns_apart(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "layers")
+    assert code == 0
+    lines = out.splitlines()
+    start = lines[0].index("parameters")
+    transformer = next(line for line in lines if line.startswith("transformer"))
+    # The description ends before the parameters column, which starts with the first field.
+    assert transformer[start:].startswith("nhead,") and transformer[start - 2 : start] == "  "
+    assert "nheadnhead" not in out

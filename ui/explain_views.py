@@ -12,6 +12,7 @@ from playground.data import Dataset
 from playground.explain import summary
 from playground.explain.base import Attribution
 from playground.explain.trust import completeness_shap
+from playground.markup import escape_markdown
 from playground.model import BuiltModel
 from ui.what_if_view import what_if_view
 
@@ -99,7 +100,8 @@ def global_view(attr: Attribution, dataset: Dataset) -> None:
                     "not plotted (the model saw the filled-in value for them)."
                 )
         else:
-            st.caption(f"{chosen} is categorical: see its spread in the beeswarm above.")
+            shown = escape_markdown(chosen, streamlit=True)
+            st.caption(f"{shown} is categorical: see its spread in the beeswarm above.")
 
 
 def sample_view(

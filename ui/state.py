@@ -10,6 +10,7 @@ import streamlit as st
 from playground.data import Dataset, load_dataset
 from playground.errors import PlaygroundError
 from playground.jobs import JobRegistry, default_registry
+from playground.markup import escape_markdown
 from playground.model.presets import PRESETS
 from playground.store import RunStore
 from playground.store.sessions import SessionSnapshots, new_token
@@ -82,4 +83,8 @@ def store() -> RunStore:
 
 
 def show_error(exc: PlaygroundError) -> None:
-    st.error(exc.message + (f"\n\n{exc.hint}" if exc.hint else ""), icon="⚠️")
+    # Messages quote user text (column names, file names): shown as typed, never as Markdown.
+    text = escape_markdown(exc.message, streamlit=True)
+    if exc.hint:
+        text += "\n\n" + escape_markdown(exc.hint, streamlit=True)
+    st.error(text, icon="⚠️")

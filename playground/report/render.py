@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from playground.markup import escape_markdown
 from playground.report.document import Report, Section
 
 STYLE = """
@@ -94,8 +95,9 @@ def to_html(report: Report) -> str:
 
 
 def _md_escape(value: Any) -> str:
-    # Markdown renderers pass inline HTML through: escape it, and table pipes.
-    return html.escape(_cell(value), quote=False).replace("|", "\\|").replace("\n", " ")
+    # Markdown renderers pass inline HTML through: escape it, then Markdown's own syntax
+    # (links, images, emphasis, table pipes), so user strings read as typed.
+    return escape_markdown(html.escape(_cell(value), quote=False)).replace("\n", " ")
 
 
 def _md_table(frame: pd.DataFrame) -> str:
