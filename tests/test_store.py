@@ -140,3 +140,24 @@ def test_a_live_run_in_this_process_is_not_marked_interrupted(store: RunStore) -
     )
     assert store.mark_interrupted() == 0
     assert store.get_run(run_id).status == "running"
+
+
+def test_a_run_being_trained_cannot_be_deleted_and_a_late_update_leaves_no_orphan(
+    tmp_path: Path,
+) -> None:
+    from playground.errors import PlaygroundError
+    from playground.store import RunUpdate
+
+    store = RunStore(tmp_path)
+    run_id = store.create_run(
+        dataset="xor", dataset_params={}, spec={"layers": []}, config={}, status="running"
+    )
+    # Its owner (this process) is alive: deleting it would orphan the writer.
+    with pytest.raises(PlaygroundError, match="still running"):
+        store.delete_run(run_id)
+    store.set_status(run_id, "stopped", "", final=True)
+    store.delete_run(run_id)
+    # A worker's update that was already on its way arrives after the delete.
+    store.apply_update(RunUpdate(run_id, weights=b"not even read", status="completed"))
+    assert not store.weights_path(run_id).exists()
+    assert store.list_runs() == []

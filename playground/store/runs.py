@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from playground.errors import RunNotFoundError, WeightsError
+from playground.errors import PlaygroundError, RunNotFoundError, WeightsError
 from playground.status import ACTIVE_STATUSES, ENDED_STATUSES, INTERRUPTED
 from playground.store.checkpoint import load_weights, save_weights, write_bytes
 from playground.store.histograms import (
@@ -204,9 +204,13 @@ class RunStore:
         """Store what a run reported, in one transaction. A checkpoint's file is written
         first and the status last, so a reader never sees a finished run without its weights
         and final metrics."""
+        run_id = update.run_id
+        if not self._exists(run_id):
+            # Deleted while it trained: drop the update rather than leave an orphan weights
+            # file or fail the writer on every later batch.
+            return
         if update.weights is not None:
             self.save_weights_bytes(update.run_id, update.weights)
-        run_id = update.run_id
         with self._connect() as db:
             _append_epochs(db, run_id, update.rows, update.records)
             delete_histogram_steps(db, run_id, update.dropped_histogram_steps)
@@ -249,7 +253,17 @@ class RunStore:
         write_bytes(data, self.weights_path(run_id))
 
     def delete_run(self, run_id: str) -> None:
-        self.get_run(run_id)  # raises if missing
+        """Delete a run's record, history and weights; refused while a live process trains
+        it (this server's or another's, e.g. the CLI), which must stop it first."""
+        record = self.get_run(run_id)  # raises if missing
+        with self._connect() as db:
+            owner = db.execute("SELECT owner FROM runs WHERE id=?", (run_id,)).fetchone()["owner"]
+        # "pending" is a record no executor has taken yet: nothing writes to it.
+        if record.status in ("queued", "running", "paused") and owner_alive(owner):
+            raise PlaygroundError(
+                f"Run {run_id} is still {record.status}, so it cannot be deleted.",
+                "Stop it first (on the Train page, or Ctrl+C in the terminal that trains it).",
+            )
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE id=?", (run_id,))
         self.weights_path(run_id).unlink(missing_ok=True)
@@ -316,6 +330,10 @@ class RunStore:
         if not all(c.isalnum() or c == "-" for c in run_id):  # ids come from URLs and CLIs
             raise RunNotFoundError(f"{run_id!r} is not a valid run id.")
         return self.weights_dir / f"{run_id}.safetensors"
+
+    def _exists(self, run_id: str) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
 
     def has_weights(self, run_id: str) -> bool:
         return self.weights_path(run_id).exists()
