@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 import playground.jobs as jobs
 from playground.errors import PlaygroundError
@@ -82,8 +83,18 @@ def test_training_happens_in_worker_processes_and_a_third_run_waits(
         "stopped",
         "completed",
     ]
+    # Nothing mixed between runs: each stored run's weights reproduce its own final test loss
+    # on its own dataset, and its history is its own (as long as its own snapshot's).
     for job, name in ((a, "xor"), (b, "moons"), (c, "circle")):
-        assert registry.store.get_run(job.id).dataset == name  # nothing mixed between runs
+        record = registry.store.get_run(job.id)
+        assert record.dataset == name
+        loaded = load_run(job.id, registry.store)
+        with torch.no_grad():
+            logits = loaded.model(loaded.dataset.test.x)
+        loss = torch.nn.functional.cross_entropy(logits, loaded.dataset.test.y).item()
+        assert loss == pytest.approx(record.final_metrics["test_loss"], abs=1e-4), name
+        history = registry.store.epochs(job.id)
+        assert len(history) == record.epochs_done == len(registry.snapshot(job.id).history)
     assert len(registry.snapshot(c.id).history) == 2
 
 
