@@ -20,6 +20,7 @@ GROUPS = {
         "plateau_patience",
         "early_stopping_patience",
         "early_stopping_min_delta",
+        "stop_when_not_learning",
     ],
     "Reproducibility and hardware": ["seed", "device", "cpu_threads", "record_every"],
 }

@@ -1,7 +1,9 @@
 """Plain-words warnings about a network's health, read from one trainer row or step record.
 
 A row carries per-layer gradient norms (`grad_norms`: layer index -> L2 norm) and, for epoch
-rows, the fraction of dead units per ReLU layer (`dead_relu`: layer index -> 0..1).
+rows, the fraction of dead units per ReLU layer (`dead_relu`: layer index -> 0..1) and, while
+the run is not learning, what shows it with advice (`not_learning`, from
+playground/train/not_learning.py).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ DEAD_RELU_FIX = (
 
 @dataclass(frozen=True)
 class HealthWarning:
-    """One finding: `level` "warning" or "error", `kind` ("vanishing", "exploding",
-    "dead_relu"), the spec indices of the `layers` concerned and a `text` for the user."""
+    """One finding: `level` "warning" or "error", `kind` ("not_learning", "vanishing",
+    "exploding", "dead_relu"), the spec indices of the `layers` concerned and a `text` for the user."""
 
     level: Level
     kind: str
@@ -51,14 +53,15 @@ Warning = HealthWarning
 def gradient_warnings(
     row: dict[str, Any], layer_labels: dict[str, str] | None = None
 ) -> list[HealthWarning]:
-    """Warnings for vanishing or exploding gradients and dead ReLU units in `row`.
+    """Warnings for a run that is not learning, vanishing or exploding gradients and dead
+    ReLU units in `row`.
 
     `layer_labels` (spec index -> label such as "Linear(32)", see `labels_of`) names the layers
     in the text. Returns an empty list for a healthy row; errors come first.
     """
     labels = {str(k): v for k, v in (layer_labels or {}).items()}
     norms = _clean(row.get("grad_norms"))
-    found = [*_exploding(norms, labels), *_vanishing(norms, labels)]
+    found = [*_not_learning(row), *_exploding(norms, labels), *_vanishing(norms, labels)]
     found += _dead_relu(_clean(row.get("dead_relu")), labels)
     return sorted(found, key=lambda w: w.level != "error")
 
@@ -78,6 +81,12 @@ def _clean(values: Any) -> dict[str, float]:
 
 def _order(index: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in index.split("."))
+
+
+def _not_learning(row: dict[str, Any]) -> list[HealthWarning]:
+    # The trainer wrote the whole text, advice included; an error, as a NaN loss is.
+    text = row.get("not_learning")
+    return [HealthWarning("error", "not_learning", str(text))] if text else []
 
 
 def _exploding(norms: dict[str, float], labels: dict[str, str]) -> list[HealthWarning]:

@@ -144,7 +144,8 @@ class EarlyStopping(Callback):
         if row["val_loss"] < self.best - self.min_delta:
             self.best, self.best_epoch = row["val_loss"], row["epoch"]
             self.best_state = copy.deepcopy(trainer.model.state_dict())
-        elif row["epoch"] - self.best_epoch >= self.patience:
+        # A run already stopped this epoch (as not learning) keeps its message and status.
+        elif row["epoch"] - self.best_epoch >= self.patience and not trainer.state.stop_training:
             trainer.state.stop_training = True
             trainer.state.message = (
                 f"Early stopping at epoch {row['epoch']}: validation loss has not improved for "

@@ -32,6 +32,7 @@ TITLES = {
     "grad_clip": "clip gradient norm at",
     "early_stopping_patience": "stop after N epochs without improvement",
     "early_stopping_min_delta": "smallest improvement that counts",
+    "stop_when_not_learning": "stop a run that is not learning",
     "class_weighting": "weight classes by rarity",
     "reweigh": "reweigh by sensitive attribute",
     "seed": "random seed",
@@ -64,6 +65,11 @@ class TrainConfig(BaseModel):
         default=None, ge=1, description="epochs without val improvement"
     )
     early_stopping_min_delta: float = Field(default=0.0, ge=0.0)
+    stop_when_not_learning: bool = Field(
+        default=True,
+        description="end the run (as diverged, with advice) when its loss stays worse than "
+        "a model that has learnt nothing, or its gradients stay huge; off: only warn",
+    )
     class_weighting: bool = Field(
         default=False, description="weight classes inversely to their frequency"
     )

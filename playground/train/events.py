@@ -27,6 +27,8 @@ class TrainState:
     records: list[dict[str, Any]] = field(default_factory=list)  # every `record_every` steps
     final_metrics: dict[str, float] = field(default_factory=dict)
     stop_training: bool = False  # a callback (early stopping) asks the loop to end cleanly
+    # How a run that a callback ends is recorded: "completed", or "diverged" when not learning.
+    end_status: str = "completed"
     started_at: float = 0.0
     elapsed: float = 0.0
 

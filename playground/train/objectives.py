@@ -88,6 +88,7 @@ class Objective:
         self.task = task
         self.entry = entry
         self.weights = class_weights
+        self.output_width = output_width
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.entry.fn(out, y, self.weights)
@@ -98,6 +99,18 @@ class Objective:
         """Mean of per-sample losses times `sample_weight` (B,). Weights that average 1 over
         the training set (as reweighing's do) keep the loss on the unweighted scale."""
         return (self.entry.fn(out, y, self.weights, "none") * sample_weight).mean()
+
+    @torch.no_grad()
+    def chance_loss(self, y: torch.Tensor) -> float:
+        """The loss on targets `y` (N,) of a model that has learnt nothing: equal scores for
+        every class (ln C for cross-entropy, ln 2 for one logit) or the mean target for
+        regression (the targets' variance under MSE, about 1 for standardised ones). Computed
+        with the run's own loss, so class weights count as they do in training."""
+        if self.task == "regression":
+            out = torch.full((len(y), 1), float(y.float().mean()), device=y.device)
+        else:
+            out = torch.zeros(len(y), self.output_width, device=y.device)
+        return float(self.loss(out, y))
 
     def predict(self, out: torch.Tensor) -> torch.Tensor:
         """Class indices (classification) or values (regression), shape (B,)."""

@@ -27,6 +27,7 @@ from playground.train.device import resolve_device
 from playground.train.events import Callback, TrainState
 from playground.train.fast_step import OptimizerSteps
 from playground.train.modes import TrainingMode, get_mode, run_module
+from playground.train.not_learning import NotLearning, advice
 from playground.train.optimizers import make_optimizer
 from playground.train.schedules import Schedule, make_schedule
 
@@ -117,8 +118,8 @@ class Trainer:
         self.mode: TrainingMode = mode_cls(self, options)
         self.history = History()
         # History goes after the callbacks that add to an epoch row, so readers in other
-        # threads only ever see complete rows.
-        builtin: list[Callback] = [GradientStats(), DeadUnits(), self.history]
+        # threads only ever see complete rows. NotLearning reads the gradient norms.
+        builtin: list[Callback] = [GradientStats(), DeadUnits(), NotLearning(), self.history]
         if self.config.early_stopping_patience:
             builtin.append(
                 EarlyStopping(
@@ -185,7 +186,7 @@ class Trainer:
                 self._emit("on_epoch_end", row)
                 if state.stop_training:
                     break
-            self._finish("completed", self.state.message or f"Finished {state.epoch} epochs.")
+            self._finish(state.end_status, state.message or f"Finished {state.epoch} epochs.")
         except StopRequested:
             self._finish(
                 "stopped", f"Stopped by request after {state.epoch} epochs ({state.step} steps)."
@@ -235,9 +236,8 @@ class Trainer:
     def _check_finite(self, value: float, epoch: int) -> None:
         if not math.isfinite(value):
             raise Diverged(
-                f"The loss became {value} at epoch {epoch + 1}, step {self.state.step}: training diverged. "
-                f"Try a lower learning rate (now {self.config.lr:g}; e.g. {self.config.lr / 10:g}), "
-                "gradient clipping (grad_clip=1.0), or normalisation layers."
+                f"The loss became {value} at epoch {epoch + 1}, step {self.state.step}: "
+                f"training diverged. {advice(self.config)} Normalisation layers can help too."
             )
 
     def _finish(self, status: str, message: str) -> None:

@@ -20,6 +20,7 @@ from playground.model.spec import ModelSpec
 
 if TYPE_CHECKING:
     from playground.data.dataset import Dataset, Split
+    from playground.train.objectives import Objective
     from playground.train.trainer import Trainer
 
 
@@ -41,6 +42,8 @@ class TrainingMode:
     score_name: str = "score"
     # Whether a 2D dataset's decision boundary means something for this mode.
     draws_boundary: ClassVar[bool] = False
+    # The loss against the labels, for modes that have one: it gives the run a chance level.
+    objective: Objective | None = None
 
     def __init__(self, trainer: Trainer, options: Mapping[str, Any]) -> None:
         self.trainer = trainer
@@ -113,6 +116,13 @@ class TrainingMode:
     def evaluate(self, split: Split) -> dict[str, float]:
         """Metrics on a split in eval mode, unprefixed; must include "loss"."""
         raise NotImplementedError
+
+    def chance_loss(self) -> float | None:
+        """The loss of a model that has learnt nothing (see Objective.chance_loss) on the
+        training targets, or None where the mode has no such level. A reporting point."""
+        if self.objective is None:
+            return None
+        return self.objective.chance_loss(self.trainer.dataset.train.y.to(self.trainer.device))
 
     def lr(self) -> float:
         """The learning rate shown in the curves: the first module's."""
