@@ -142,6 +142,9 @@ def live_view(job_id: str) -> None:
         st.caption(escape_markdown(f"{title} · {model}", streamlit=True))
     if snap.status in ("diverged", "failed"):
         st.error(escape_markdown(snap.message, streamlit=True), icon="🛑")
+    elif snap.message.startswith("Not learning"):
+        # Trained to the end with the stop switched off: a finished run, not a good one.
+        st.warning(escape_markdown(snap.message, streamlit=True), icon="⚠️")
     elif snap.status in ("completed", "stopped", "cancelled") and snap.message:
         st.caption(f"✅ {escape_markdown(snap.message, streamlit=True)}")
     if snap.final_metrics:

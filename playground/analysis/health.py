@@ -27,8 +27,9 @@ VANISHING_FIX = (
     "Try ReLU instead of Sigmoid/Tanh, BatchNorm, a residual block or a higher learning rate."
 )
 EXPLODING_FIX = (
-    "Try a lower learning rate, gradient clipping (grad_clip=1.0) or normalisation layers "
-    "(BatchNorm / LayerNorm)."
+    "Try a lower learning rate, gradient clipping (with SGD, clip at about 0.1 / learning rate; "
+    "Adam-like optimisers scale their steps themselves, so lower the rate instead) or "
+    "normalisation layers (BatchNorm / LayerNorm)."
 )
 DEAD_RELU_FIX = (
     "Try a lower learning rate, LeakyReLU or ELU instead of ReLU, or Kaiming initialisation."
