@@ -39,8 +39,13 @@ def test_a_bad_csv_shows_the_engine_error_and_the_app_keeps_working(
     bad.write_text("a,y\n" + "\n".join(f"{i},1" for i in range(40)))
     at = open_page(dataset={"name": "csv", "params": {"path": str(bad), "target": "y"}})
     assert any("constant" in e.value.lower() for e in at.error)
-    at.switch_page("pages/build.py").run()  # the other pages still open
+    at.switch_page("pages/build.py").run()  # the other pages still open, and say why they wait
     assert not at.exception
+    assert at.title[0].value == "Build"
+    assert any("constant" in e.value.lower() for e in at.error)
+    at.switch_page("pages/data.py").run()  # and the Data page can still pick another dataset
+    at.radio(key="data_group").set_value("2D toys").run()
+    assert at.session_state["dataset"]["name"] == "circle" and not at.error  # the first toy
 
 
 def test_build_page_shows_shapes_and_marks_an_invalid_layer(registry: JobRegistry) -> None:
