@@ -100,6 +100,15 @@ def test_explain_page_explains_a_tabular_run_and_checks_completeness(
     numbers = [c for trace in colours for c in trace if c == c]  # NaN != NaN
     # Categories are drawn mid-scale (0.5); numeric features spread over 0..1.
     assert len(numbers) >= 30 and len(set(numbers)) > 10
+    # The dependence plot has one point per explained row, at the feature's own values.
+    chosen = at.selectbox(key="dependence_feature").value
+    dependence = next(
+        f for f in figures if f["layout"].get("yaxis", {}).get("title", {}).get("text", "")
+        == f"attribution of {chosen}"
+    )
+    xs = _numbers(dependence["data"][0]["x"])
+    assert len(xs) == at.number_input(key="rows").value
+    assert len(set(xs)) > 1
 
 
 def _numbers(encoded: object) -> list[float]:
@@ -123,6 +132,12 @@ def test_explain_page_shows_grad_cam_on_the_digits_cnn(registry: JobRegistry) ->
     at = _explain(at)
     assert not at.exception
     assert len(at.get("plotly_chart")) >= 2  # mean map and the sample's overlay
+    # The map is drawn over the 8x8 image, finite and not flat (Grad-CAM found something).
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    maps = [t for f in figures for t in f["data"] if t.get("type") == "heatmap"]
+    assert maps
+    values = [v for t in maps for row in t["z"] for v in _numbers(row) or row]
+    assert len(values) >= 64 and max(values) > min(values)
 
 
 def test_fairness_page_audits_a_stored_adult_run(registry: JobRegistry) -> None:
