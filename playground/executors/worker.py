@@ -93,6 +93,7 @@ def worker_main(tasks: Connection, events: Connection, cell: Any, server_pid: in
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # After the signal: these imports take a while.
     from playground.runs import RunRequest, execute
+    from playground.runs.execute import release_memory
     from playground.store.update import RunUpdate
 
     _warm_up()
@@ -126,5 +127,9 @@ def worker_main(tasks: Connection, events: Connection, cell: Any, server_pid: in
                 )
             sender.send(("done", task.run_id))
             sender.flush()
+            # This process lives on for the next run: free what the last one left (a finished
+            # trainer is a reference cycle, and the GPU keeps freed blocks cached), so a run
+            # that ran out of memory does not leave the next one short.
+            release_memory()
         except (BrokenPipeError, EOFError, ConnectionError):
             return  # the server is gone: nobody to report to

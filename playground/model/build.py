@@ -1,9 +1,10 @@
 """Build a ModelSpec against a dataset: an nn.Module plus a per-layer shape/parameter table.
 
 Shapes are found without real data: each layer is built on PyTorch's meta device and run on
-an empty meta tensor. A spec that cannot work raises a SpecError naming the layer (index and
-kind), the shape it received, the shape it needed and a fix to try. That is the only error
-`build_model` raises for a bad spec, never a raw traceback.
+an empty meta tensor, so a model too big for this machine is refused (playground.model.limits)
+before any memory is allocated for it. A spec that cannot work raises a SpecError naming the
+layer (index and kind), the shape it received, the shape it needed and a fix to try. That is
+the only error `build_model` raises for a bad spec, never a raw traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from playground.errors import SpecError, format_shape
+from playground.model.limits import check_param_limit
 from playground.model.output_layer import LayerWarning, activation_after_output
 from playground.model.spec import LAYERS, LayerBase, LayerProblem, ModelSpec, Shape
 
@@ -55,6 +57,8 @@ class LayerRow:
     output_shape: tuple[int, ...]
     params: int
     depth: int
+    # Values per example it keeps for the backward pass (LayerBase.activation_elements).
+    activations: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         row = asdict(self)
@@ -200,9 +204,13 @@ def _check(ctx: BuildContext, spec: ModelSpec) -> BuiltModel:
     warnings = activation_after_output(
         [layer.kind for layer in spec.layers], signature.task, out_shape[0]
     )
-    return BuiltModel(
+    built = BuiltModel(
         module, ctx.rows, signature.input_shape, out_shape, total, trainable, notes, warnings
     )
+    # Last: a model too big to allocate still gets its whole shape table (the page shows
+    # it, with the layer that dominates marked).
+    check_param_limit(built)
+    return built
 
 
 def _check_before_invalid(raw: Any, signature: DataSignature, error: SpecError) -> ModelCheck:
@@ -295,6 +303,7 @@ def _build_layer(
         ctx.tokens = False
     row.output_shape = out_shape
     row.params = sum(p.numel() for p in module.parameters())
+    row.activations = layer.activation_elements(shape, out_shape)
     ctx.pending.pop()
     return module, out_shape
 

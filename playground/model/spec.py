@@ -7,6 +7,7 @@ a spec is a list of them. Validation problems become `SpecError`s naming the lay
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -73,6 +74,12 @@ class LayerBase(BaseModel):
         }
         inner = ", ".join(f"{k}={v}" for k, v in fields.items() if not isinstance(v, list))
         return f"{self.title}({inner})" if inner else self.title
+
+    def activation_elements(self, shape: Shape, out_shape: Shape) -> int:
+        """Values per example this layer keeps for the backward pass, to estimate a batch's
+        memory before anything is allocated (see playground.model.limits): its output by
+        default; a layer that keeps more inside (attention weights, recurrent states) says so."""
+        return math.prod(out_shape)
 
 
 LAYERS: dict[str, type[LayerBase]] = {}

@@ -7,10 +7,16 @@
 `execute` needs nothing but the request and what is passed in: it never opens the run store,
 so it runs the same in a local worker process or on another machine. Its updates are applied
 to the store by whoever owns it (`RunStore.apply_update`).
+
+Memory: `check_request` refuses a model over the size limits (playground.model.limits) before
+anything is allocated; if the machine still runs out (other programs, a smaller GPU), `execute`
+ends the run 'failed' with what to try, never with a traceback.
 """
 
 from __future__ import annotations
 
+import gc
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,8 +24,9 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from playground.data import Dataset, load_dataset
-from playground.errors import PlaygroundError, TrainingError
+from playground.errors import PlaygroundError, TrainingError, WeightsError
 from playground.model.build import BuiltModel
+from playground.model.limits import check_run_limits, format_bytes
 from playground.runs.naming import default_run_name
 from playground.runs.reporter import RunReporter, UpdateSink
 from playground.runs.request import RunRequest
@@ -69,10 +76,13 @@ class CheckedRequest:
 def check_request(request: RunRequest, dataset: Dataset | None = None) -> CheckedRequest:
     """Everything that can be wrong with a request, found without training or allocating:
     the dataset and its parameters, the mode, every module's spec (on the meta device), the
-    module options, the reweighing attribute."""
+    model size limits for the config's batch size, the module options, the reweighing
+    attribute."""
     dataset = dataset or load_dataset(request.dataset, **request.dataset_params)
     mode = get_mode(request.mode)
     modules = mode.check(dataset, request.modules, request.mode_options)
+    # A batch is never bigger than the training set (batch_size may ask for the whole of it).
+    check_run_limits(modules, min(request.config.batch_size, max(len(dataset.train), 1)))
     for name, overrides in request.module_configs.items():
         if name not in modules:
             raise TrainingError(
@@ -154,22 +164,113 @@ def execute(
     """Train the request's run, reporting to `sink`. Never raises for a run that fails: the
     failure is its final status (a request that cannot even be built ends 'failed')."""
     reporter = RunReporter(run_id, sink, live_boundary=live_boundary)
+    out_of_memory = ""
     try:
         trainer = build_trainer(request, dataset, (), control, initial_weights)
     except PlaygroundError as exc:
         return _failed(reporter, str(exc))
-    except Exception as exc:  # e.g. out of memory while building
-        return _failed(reporter, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # building the weights, or moving them and the data to the device
+        if not is_out_of_memory(exc):
+            return _failed(reporter, f"{type(exc).__name__}: {exc}")
+        out_of_memory = out_of_memory_message(
+            str(exc), request, "while building the model", batch_matters=False
+        )
+    if out_of_memory:
+        # Out here, the traceback (and whatever it held on to) is gone.
+        release_memory()
+        return _failed(reporter, out_of_memory)
     histograms = HistogramRecorder(reporter.add_histograms)
-    # The reporter goes last: an epoch row it sends is complete (every callback added to it).
-    trainer.callbacks.extend([*callbacks, histograms, reporter])
-    return trainer.run()
+    advice = OutOfMemoryAdvice(request)
+    # The advice goes first, so every callback after it sees the advised message; the
+    # reporter goes last: an epoch row it sends is complete (every callback added to it).
+    trainer.callbacks.extend([advice, *callbacks, histograms, reporter])
+    state = trainer.run()
+    if advice.ran_out:
+        del trainer  # the trainer and its mode refer to each other: only gc frees them
+        release_memory()
+    return state
 
 
 def _failed(reporter: RunReporter, message: str) -> TrainState:
     state = TrainState(status="failed", message=message)
     reporter.sink(RunUpdate(reporter.run_id, status="failed", message=message, final=True))
     return state
+
+
+_OUT_OF_MEMORY = re.compile(
+    r"out of memory|not enough memory|can't allocate memory|cannot allocate memory", re.I
+)
+_ASKED = re.compile(r"tried to allocate (\d+) bytes|tried to allocate ([\d.]+ [KMGT]iB)", re.I)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is the CPU, CUDA or MPS allocator giving up (not a bug to show as one)."""
+    return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or (
+        isinstance(exc, RuntimeError) and _OUT_OF_MEMORY.search(str(exc)) is not None
+    )
+
+
+def _says_out_of_memory(message: str) -> bool:
+    """The same, from the trainer's "Type: text" message of a failed run."""
+    if message.startswith(("OutOfMemoryError:", "MemoryError:")):
+        return True
+    return _OUT_OF_MEMORY.search(message) is not None
+
+
+def out_of_memory_message(
+    error: str, request: RunRequest, when: str, *, batch_matters: bool = True
+) -> str:
+    """What a person reads when a run runs out of memory: where, how much, what to try.
+    `batch_matters` is False while building (the weights and the data do not depend on it)."""
+    asked = _ASKED.search(error)
+    amount = ""
+    if asked:
+        amount = f" (one allocation asked for {asked[2] or format_bytes(int(asked[1]))})"
+    on_gpu = re.search(r"CUDA|MPS|GPU", error) is not None
+    batch = request.config.batch_size
+    tries = [
+        f"a smaller batch size (now {batch}, e.g. {max(1, batch // 4)})"
+        if batch_matters and batch > 1
+        else "",
+        "a smaller model (fewer units, channels or layers)",
+        "training on the CPU (device 'cpu': slower, but it has all the machine's memory)"
+        if on_gpu
+        else "closing other programs that use memory",
+    ]
+    return (
+        f"Ran out of memory {when}: {'the GPU' if on_gpu else 'this machine'} has no room "
+        f"for this run{amount}. What to try: {'; '.join(t for t in tries if t)}."
+    )
+
+
+class OutOfMemoryAdvice(Callback):
+    """Turns the trainer's raw out-of-memory failure into `out_of_memory_message`. The trainer
+    ends a run that raises with status 'failed' and the error's text as the message; this
+    callback rewrites that text before the reporter sends it."""
+
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.ran_out = False
+
+    def on_status(self, trainer: Trainer, status: str) -> None:
+        state = trainer.state
+        if status != "failed" or not _says_out_of_memory(state.message):
+            return
+        self.ran_out = True
+        when = (
+            "while scoring the trained model"
+            if state.message.startswith("Evaluation failed")
+            else f"while training (epoch {state.epoch + 1}, after {state.step} steps)"
+        )
+        state.message = out_of_memory_message(state.message, self.request, when)
+
+
+def release_memory() -> None:
+    """Give memory back after a run: collect the cycles a finished trainer leaves, and
+    return the GPU's cached blocks so the next run (or another program) can use them."""
+    gc.collect()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
 
 
 @dataclass
@@ -216,7 +317,16 @@ def start_weights(request: RunRequest, store: RunStore) -> bytes | None:
             f"Run {request.start_from.run_id} has no saved weights to start from.",
             "Pick a run that trained for at least one epoch.",
         )
-    return path.read_bytes()
+    data = path.read_bytes()
+    try:
+        load_safetensors(data)  # refused here, not in a worker after the run is recorded
+    except Exception as exc:  # safetensors raises its own error type for any damage
+        raise WeightsError(
+            f"The weights file of run {request.start_from.run_id} cannot be read "
+            f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}).",
+            "Start from another run, or train this one again.",
+        ) from None
+    return data
 
 
 def _copy_matching(trainer: Trainer, stored: dict[str, torch.Tensor], request: RunRequest) -> None:

@@ -102,6 +102,9 @@ class RecurrentBase(LayerBase):
     accepted_ranks: ClassVar[tuple[int, ...]] = (2,)
     has_weights: ClassVar[bool] = True
     module: ClassVar[type[nn.RNNBase]]
+    # Values kept for the backward pass per hidden unit, step, layer and direction, as
+    # measured on PyTorch's CPU kernels (saved_tensors_hooks): gates, states, workspace.
+    kept_per_unit: ClassVar[int]
 
     def rank_fix(self, shape: Shape, ctx: BuildContext) -> str:
         return SEQUENCE_FIX
@@ -121,12 +124,21 @@ class RecurrentBase(LayerBase):
     def describe(self) -> str:
         return f"{self.title}({self.hidden_size}, {self.output})"
 
+    def activation_elements(self, shape: Shape, out_shape: Shape) -> int:
+        # Backpropagation through time needs every step of every layer and direction,
+        # whatever `output` returns.
+        steps = shape[0]
+        directions = 2 if self.bidirectional else 1
+        per_step = self.num_layers * directions * self.hidden_size * self.kept_per_unit
+        return steps * per_step + math.prod(out_shape)
+
 
 @register_layer
 class RNNSpec(RecurrentBase):
     kind: Literal["rnn"] = "rnn"
     title: ClassVar[str] = "RNN"
     module: ClassVar[type[nn.RNNBase]] = nn.RNN
+    kept_per_unit: ClassVar[int] = 2
 
 
 @register_layer
@@ -134,6 +146,7 @@ class LSTMSpec(RecurrentBase):
     kind: Literal["lstm"] = "lstm"
     title: ClassVar[str] = "LSTM"
     module: ClassVar[type[nn.RNNBase]] = nn.LSTM
+    kept_per_unit: ClassVar[int] = 17
 
 
 @register_layer
@@ -141,6 +154,7 @@ class GRUSpec(RecurrentBase):
     kind: Literal["gru"] = "gru"
     title: ClassVar[str] = "GRU"
     module: ClassVar[type[nn.RNNBase]] = nn.GRU
+    kept_per_unit: ClassVar[int] = 8
 
 
 class TransformerBlock(nn.Module):
@@ -214,3 +228,13 @@ class TransformerSpec(LayerBase):
 
     def describe(self) -> str:
         return f"Transformer(heads={self.nhead}, {self.output})"
+
+    def activation_elements(self, shape: Shape, out_shape: Shape) -> int:
+        # What nn.TransformerEncoderLayer keeps per example, as measured on PyTorch's CPU
+        # kernels: about twelve (steps, dim) tensors (q/k/v, projections, residual sums,
+        # norms, dropouts), three of the feed-forward's (steps, dim_feedforward), and three
+        # of the (heads, steps, steps) attention weights (softmax, dropout mask and output).
+        steps, dim = shape
+        per_sequence = steps * (12 * dim + 3 * self.dim_feedforward)
+        attention = 3 * self.nhead * steps * steps
+        return per_sequence + attention + math.prod(out_shape)
