@@ -14,21 +14,25 @@ from playground.errors import PlaygroundError
 from playground.explain import api
 from playground.explain.base import ExplainRequest
 from playground.explain.context import ExplainContext
+from playground.fairness import actions
 from playground.fairness.groups import groups_for_split
 from playground.fairness.postprocessing import CONSTRAINTS
 from playground.fairness.reliance import attribution_by_group, reliance_summary
 from playground.fairness.variants import (
-    compare_variants,
+    FITTED_ON_VALIDATION,
+    VARIANTS,
     derive_threshold_variant,
     variant_request,
 )
 from playground.report import build_report, to_html, to_json, to_markdown
 from ui import fairness_views as views
+from ui.next_step import next_step
 from ui.run_picker import pick_run, weights_version
 from ui.state import registry, show_error, store
 from ui.task_view import start_task, task_result
 
 RELIANCE_ROWS = 300
+SPLIT = "test"  # the model is audited on rows it never trained or was tuned on
 
 st.title("Fairness")
 loaded = pick_run()
@@ -38,17 +42,16 @@ dataset = loaded.dataset
 run_id = loaded.record.id
 if dataset.task != "binary" or not dataset.sensitive_attributes:
     st.info(
-        "The fairness audit needs a binary task with sensitive attributes: train on adult, "
-        "german_credit or hiring, or on your own CSV with its sensitive columns named "
-        "on the Data page."
+        "The fairness audit needs a binary task with sensitive attributes. "
+        + actions.try_fairness_data()
     )
     st.stop()
 version = weights_version(run_id)
 
 left, right = st.columns([2, 3])
-attribute = left.selectbox("Sensitive attribute", views.attributes(dataset), key="attribute")
+attribute = left.selectbox(actions.ATTRIBUTE, views.attributes(dataset), key="attribute")
 threshold = right.slider(
-    "Decision threshold",
+    actions.THRESHOLD,
     0.0,
     1.0,
     0.5,
@@ -58,21 +61,29 @@ threshold = right.slider(
 )
 lineage = loaded.record.lineage
 if lineage.get("variant"):
-    st.caption(
-        f"A variant of run {lineage['parent']}: {lineage['variant']} by {lineage['attribute']}."
+    how = VARIANTS.get(lineage["variant"], lineage["variant"])
+    note = (
+        f" It decides with {FITTED_ON_VALIDATION} ({lineage['constraint'].replace('_', ' ')}), "
+        f"not with the {actions.quote(actions.THRESHOLD)}; its rates here are on the "
+        f"{SPLIT} split."
+        if lineage["variant"] == "threshold_optimizer"
+        else ""
     )
+    st.caption(f"A variant of run {lineage['parent']}: {how} by {lineage['attribute']}.{note}")
 
-tabs = st.tabs(["Data", "Model", "Threshold & ROC", "Reliance", "Mitigation", "Report"])
+tabs = st.tabs(
+    [actions.DATA_TAB, "Model", "Threshold & ROC", "Reliance", actions.MITIGATION_TAB, "Report"]
+)
 
 with tabs[0]:
     data = views.data_audit(run_id, version, attribute)
     st.plotly_chart(charts.base_rates_chart(data), key="base_rates")
-    st.dataframe(data.groups)
+    st.dataframe(views.rates_table(data.groups, data.splits), hide_index=True)
     if len(data.missing.columns):
-        st.caption("Share of each group's rows missing a value")
-        st.dataframe(data.missing)
+        st.caption(f"Share of each group's rows missing a value ({views.split_name(data.splits)})")
+        st.dataframe(views.missing_table(data.missing), hide_index=True)
     st.caption(data.missing_note)
-    st.subheader("Proxies")
+    st.subheader(actions.PROXIES)
     st.caption(
         "How strongly each feature is associated with the attribute (Cramér's V or the "
         "correlation ratio, 0 to 1). A model can learn the attribute from strong proxies "
@@ -80,20 +91,24 @@ with tabs[0]:
     )
     st.plotly_chart(charts.proxies_chart(data.proxies), key="proxies")
     for caution in data.cautions:
-        st.warning(caution)
+        if caution != data.missing_note:  # shown above, as a note on the missing values
+            st.warning(caution)
+
+where = f"on the {SPLIT} split at threshold {threshold:.2f}"
+if lineage.get("variant") == "threshold_optimizer":
+    where = f"on the {SPLIT} split, with {FITTED_ON_VALIDATION}"
 
 with tabs[1]:
     audit = views.model_audit(run_id, version, attribute, threshold, 200)
-    views.disparity_metrics(audit.disparities, audit.disparity_ci)
+    views.disparity_metrics(audit.disparities, audit.disparity_ci, where)
     chart = (
         charts.intersection_chart(audit) if "&" in attribute else charts.group_rates_chart(audit)
     )
     st.plotly_chart(chart, key="rates")
-    st.dataframe(audit.by_group)
+    st.dataframe(views.rates_table(audit.by_group, audit.split), hide_index=True)
     st.caption(
-        f"Rates on the test split at threshold {threshold:.2f}, with {audit.ci_level:.0%} "
-        f"bootstrap intervals ({audit.n_boot} resamples). Groups under {audit.min_group} "
-        "people are flagged as small, not hidden."
+        f"Rates {where}, with {audit.ci_level:.0%} bootstrap intervals ({audit.n_boot} "
+        f"resamples). Groups under {audit.min_group} people are flagged as small, not hidden."
     )
     for caution in audit.cautions:
         st.warning(caution)
@@ -101,19 +116,18 @@ with tabs[1]:
 with tabs[2]:
     rocs, sweep, disparities = views.roc_and_sweep(run_id, version, attribute)
     quick = views.model_audit(run_id, version, attribute, threshold, 0)
-    views.disparity_metrics(quick.disparities, {})
+    views.disparity_metrics(quick.disparities, {}, where)
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.group_roc_chart(rocs, views.operating_points(sweep, threshold)), key="roc"
-    )
-    right.plotly_chart(charts.disparity_sweep_chart(disparities, threshold), key="sweep")
-    st.dataframe(quick.by_group)
+    points = views.operating_points(sweep, threshold)
+    left.plotly_chart(charts.group_roc_chart(rocs, points, SPLIT), key="roc")
+    right.plotly_chart(charts.disparity_sweep_chart(disparities, threshold, SPLIT), key="sweep")
+    st.dataframe(views.rates_table(quick.by_group, quick.split), hide_index=True)
 
 with tabs[3]:
     st.caption(
         f"Mean absolute Integrated Gradients attribution per feature, over the first "
-        f"{RELIANCE_ROWS} test rows, overall and per group: how much the model leans on the "
-        "attribute and its proxies."
+        f"{RELIANCE_ROWS} rows of the {SPLIT} split, overall and per group: how much the model "
+        "leans on the attribute and its proxies."
     )
     ctx = ExplainContext.of(run_id, dataset, loaded.built)
     rows = tuple(range(min(RELIANCE_ROWS, len(dataset.test))))
@@ -135,39 +149,41 @@ with tabs[4]:
     parent_id = lineage.get("parent", run_id)
     st.caption(
         "Each variant is a stored run like any other: find it on the Runs page, inspect or "
-        "explain it. The table compares them on the test split at the chosen threshold."
+        f"explain it. The table compares them on the {SPLIT} split at threshold "
+        f"{threshold:.2f}; a post-processed variant decides with {FITTED_ON_VALIDATION} "
+        "instead. Progress shows here while a variant trains."
     )
     parent = store().get_run(parent_id)
+    # One run of each trained variant at a time: a second click would train a duplicate.
+    training = {(v.variant, v.attribute) for v in views.variant_states(parent_id) if v.active}
     a, b, c = st.columns(3)
-    for col, variant, label in (
-        (a, "drop_attribute", f"Train without {attribute}"),
-        (b, "reweighing", f"Train with reweighing by {attribute}"),
-    ):
-        if col.button(label, key=f"variant_{variant}"):
+    for col, variant in ((a, "drop_attribute"), (b, "reweighing")):
+        label = actions.variant_button(variant, attribute)
+        busy = (variant, attribute) in training
+        if col.button(label, key=f"variant_{variant}", disabled=busy):
             try:
                 registry().submit(variant_request(parent, variant, attribute))
             except PlaygroundError as exc:
                 show_error(exc)
-    constraint = c.selectbox("Constraint", list(CONSTRAINTS), key="constraint")
-    if c.button("Post-process with ThresholdOptimizer", key="variant_threshold"):
+            else:
+                st.rerun()  # redraw with this button disabled and the variant's progress
+    constraint = c.selectbox(
+        actions.CONSTRAINT,
+        list(CONSTRAINTS),
+        format_func=lambda name: name.replace("_", " "),
+        key="constraint",
+    )
+    if c.button(actions.variant_button("threshold_optimizer", attribute), key="variant_threshold"):
         try:
             derive_threshold_variant(store(), parent_id, attribute, constraint)
         except PlaygroundError as exc:
             show_error(exc)
-    variants = store().variants(parent_id)
-    running = [v for v in variants if v.status in ("pending", "queued", "running", "paused")]
-    if running:
-        st.info(f"{len(running)} variant(s) training; the table fills in as they finish.")
-        if st.button("Refresh", key="variants_refresh"):
-            st.rerun()
-    if variants:
-        comparison = compare_variants(store(), parent_id, attribute, threshold)
-        st.dataframe(comparison.table, hide_index=True)
-        st.plotly_chart(charts.tradeoff_chart(comparison.table), key="tradeoff")
+    comparison = views.mitigation(parent_id, attribute, threshold)
+    if comparison is not None:
+        st.dataframe(views.comparison_table(comparison.table), hide_index=True)
+        st.plotly_chart(charts.tradeoff_chart(comparison.table, split=SPLIT), key="tradeoff")
         for note in comparison.notes:
             st.warning(note)
-    else:
-        st.caption("No variants yet: make one with the buttons above.")
 
 with tabs[5]:
     st.caption(
@@ -206,3 +222,5 @@ with tabs[5]:
                 key=f"dl_{fmt}",
                 on_click="ignore",
             )
+
+next_step("fairness")

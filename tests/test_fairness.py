@@ -39,6 +39,7 @@ from playground.fairness import (
     sort_groups,
     threshold_sweep,
 )
+from playground.fairness.variants import audit_any_run, derive_threshold_variant
 from playground.model.shorthand import parse_layers
 from playground.runner import load_run, predict_logits
 from tests.run_helpers import train_stored
@@ -306,6 +307,13 @@ def test_scores_from_stored_runs_and_binary_only(store) -> None:
     assert (y == run.dataset.test.y.numpy()).all()
     audit = audit_run(run, "gender", n_boot=0)
     assert audit.by_group["count"].sum() == len(run.dataset.test)
+    # An audit knows its rows, so the page can say which split each rate comes from.
+    assert audit.split == "test"
+    on_val = audit_run(run, "gender", split="val", n_boot=0)
+    assert on_val.split == "val" and on_val.by_group["count"].sum() == len(run.dataset.val)
+    assert audit_any_run(run, "gender", split="val").split == "val"
+    post = load_run(derive_threshold_variant(store, two.run_id, "gender"), store)
+    assert audit_any_run(post, "gender").split == "test"
 
     one, _ = train_stored(
         "hiring", params, parse_layers("linear:8 relu linear:1"), {"epochs": 2}, store

@@ -4,6 +4,8 @@ marked) and escaped group and feature names."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from playground.explain.base import Attribution
 from playground.fairness import (
     audit_data,
     audit_model,
+    audit_predictions,
     disparity_sweep,
     group_roc,
     threshold_sweep,
@@ -265,3 +268,98 @@ def test_intersection_chart_keeps_and_flags_small_groups(scored) -> None:
     assert any(ESCAPED_GROUP in label for label in bar.y)
     overall = audit.overall["selection_rate"]
     assert fig.layout.shapes[0].x0 == pytest.approx(overall)
+
+
+def _title_lines(fig) -> list[str]:
+    return fig.layout.title.text.split("<br>")
+
+
+def _title(fig) -> str:
+    """The title as read: its wrapped lines joined."""
+    return " ".join(_title_lines(fig))
+
+
+def test_titles_and_axes_say_which_split_the_rates_come_from(scored, hiring_audit) -> None:
+    y, scores, groups = scored
+    audit = audit_model(y, scores, groups, 0.5, n_boot=0)
+    assert "split" not in _title(charts.group_rates_chart(audit))  # rows unknown
+    audit.split = "test"
+    rates = charts.group_rates_chart(audit)
+    assert "Rates by grp on the test split" in _title(rates)
+    assert rates.layout.yaxis.title.text == "rate on the test split"
+    both = audit_model(y, scores, (groups + " & x").rename("grp & x"), 0.5, n_boot=0)
+    both.split = "test"
+    assert "on the test split" in _title(charts.intersection_chart(both))
+    # A post-processed audit (no single threshold) says its thresholds come from validation.
+    post = audit_predictions(y, scores > 0.5, groups, n_boot=0)
+    post.split = "test"
+    text = _title(charts.group_rates_chart(post))
+    assert "on the test split" in text and "fitted on the validation split" in text
+    roc = charts.group_roc_chart(group_roc(y, scores, groups), None, "test")
+    sweep = charts.disparity_sweep_chart(
+        disparity_sweep(threshold_sweep(y, scores, groups)), 0.5, "val"
+    )
+    assert "on the test split" in _title(roc)
+    assert "on the validation split" in _title(sweep)
+    data = _title(charts.base_rates_chart(hiring_audit))
+    assert "all rows: train, validation and test splits together" in data
+    table = pd.DataFrame(
+        {
+            "variant": ["original", "x"],
+            "accuracy": [0.8, 0.7],
+            "demographic_parity_difference": [0.2, 0.1],
+        }
+    )
+    trade = charts.tradeoff_chart(table)
+    assert trade.layout.xaxis.title.text == "demographic parity difference (test split)"
+    assert trade.layout.yaxis.title.text == "accuracy (test split)"
+
+
+LONG = ["Married-civ-spouse & Amer-Indian-Eskimo", "Married-civ-spouse & Asian-Pac-Islander"]
+
+
+def test_long_names_are_shortened_on_axes_with_the_full_name_in_the_hover() -> None:
+    rng = np.random.default_rng(0)
+    groups = pd.Series(rng.choice([*LONG, "Other"], 300), name="marital & race")
+    y = rng.integers(0, 2, 300)
+    audit = audit_model(y, rng.random(300), groups, 0.5, n_boot=0)
+    fig = charts.group_rates_chart(audit)
+    names = [html.unescape(tick.split("<br>")[0]) for tick in fig.data[0].x]
+    assert all(len(n) <= charts.TICK_CHARS for n in names)
+    assert len(set(names)) == 3  # still one category per group
+    full = sorted(html.unescape(n) for n in fig.data[0].customdata)
+    assert full == sorted([*LONG, "Other"])  # the hover has the full names
+    assert "…" in names[0] and names[0].endswith("Eskimo")  # both ends stay readable
+    assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin
+    bars = charts.intersection_chart(audit).data[0]
+    assert all(len(html.unescape(y.split(" · ")[0])) <= charts.LABEL_CHARS for y in bars.y)
+    # Names that would be the same once shortened are kept whole (they would merge).
+    twins = ["Group number 1 with a long tail", "Group number 2 with a long tail"]
+    assert charts.short_names(twins) == twins
+    assert charts.short_names(["short"]) == ["short"]
+
+
+def test_titles_wrap_instead_of_running_out_of_a_half_width_chart(scored) -> None:
+    y, scores, groups = scored
+    sweep = disparity_sweep(threshold_sweep(y, scores, groups))
+    for fig in (
+        charts.disparity_sweep_chart(sweep, 0.5, "test"),
+        charts.group_roc_chart(group_roc(y, scores, groups), None, "test"),
+    ):
+        lines = _title_lines(fig)
+        assert len(lines) == 2 and all(len(line) <= charts.TITLE_CHARS for line in lines)
+        # The title is pinned to the top and the margin holds both lines.
+        assert fig.layout.title.yanchor == "top"
+        assert fig.layout.margin.t >= charts.TITLE_LINE_PIXELS * len(lines)
+        assert fig.layout.legend.y < 0  # the legend under the plot, not beside it
+
+
+def test_a_group_without_a_curve_keeps_its_legend_entry() -> None:
+    # Plotly drops a trace without points from the legend; the reason would then be hidden.
+    one_label = group_roc(
+        np.array([0, 1, 0, 0]), np.array([0.1, 0.9, 0.2, 0.3]), ["x", "x", "y", "y"]
+    )
+    curves = [t for t in charts.group_roc_chart(one_label).data if t.meta == "roc"]
+    assert len(curves[0].x) > 1 and curves[0].hoverinfo is None
+    assert list(curves[1].x) == [0.0] and curves[1].hoverinfo == "skip"
+    assert "one label only" in curves[1].name

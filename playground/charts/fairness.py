@@ -5,10 +5,16 @@ Inputs are the plain results of `playground.fairness` (`DataAudit`, `ModelAudit`
 sweep and comparison tables). Group, feature and variant names are user text and go through
 `plain`. Small groups (fewer than `audit.min_group` people) are always drawn, hatched and
 labelled "small", never hidden: the reader should see how little data they rest on.
+
+Labels must not be cut off: long group names are shortened on the axes (the hover has the
+full name), titles wrap onto a second line, and axes grow their margins to fit their labels.
+A rate's title says which split it comes from, because the page quotes the same rates from
+all rows (the data audit) and from the test split (the model audit).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -17,7 +23,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.charts import BLUE, ORANGE, TEMPLATE, class_colour, plain, top_note
+from playground.charts import (
+    BLUE,
+    ORANGE,
+    SPLIT_TITLES,
+    TEMPLATE,
+    class_colour,
+    plain,
+    top_note,
+)
 from playground.fairness.proxies import PROXY_FLAG
 
 if TYPE_CHECKING:
@@ -28,6 +42,13 @@ if TYPE_CHECKING:
 GREY = "#9e9e9e"
 SMALL_PATTERN = "/"  # hatching for groups too small to trust
 ROW_PIXELS = 26  # height per bar row in horizontal charts
+TICK_CHARS = 20  # group names longer than this are shortened under bars (hover: full name)
+LABEL_CHARS = 32  # the same beside horizontal bars and in legends, which have more room
+TITLE_CHARS = 56  # titles wrap here: a chart in a half-width column cuts longer lines off
+TITLE_LINE_PIXELS = 24
+LEGEND_PER_ROW = 3  # legend entries per row when a legend lies across a full-width chart
+LEGEND_ROW_PIXELS = 22
+ROC_PLOT_PIXELS = 380  # the ROC plot itself, plus its axes; its legend adds rows under it
 METRIC_TITLES = {
     "selection_rate": "selection rate",
     "base_rate": "base rate",
@@ -53,25 +74,71 @@ def operating_points(audit: ModelAudit) -> dict[str, tuple[float, float]]:
     return {str(x): (float(g.loc[x, "fpr"]), float(g.loc[x, "tpr"])) for x in g.index}
 
 
+def short_names(names: Sequence[str], limit: int = TICK_CHARS) -> list[str]:
+    """Names of at most `limit` characters, shortened in the middle ("Female & Amer…Eskimo")
+    so that both attributes of an intersection stay readable; unescaped. Names that would
+    collide once shortened (they would merge on a category axis) are kept whole."""
+
+    def short(name: str) -> str:
+        if len(name) <= limit:
+            return name
+        tail = max(limit // 3, 4)
+        return f"{name[: limit - tail - 1]}…{name[-tail:]}"
+
+    shortened = [short(str(n)) for n in names]
+    clashes = {s for s in shortened if shortened.count(s) > 1}
+    return [str(n) if s in clashes else s for n, s in zip(names, shortened, strict=True)]
+
+
 def _group_ticks(groups: Sequence[str], counts: Sequence[int], small: Sequence[bool]) -> list[str]:
-    """Category labels: the escaped group name, then its size (and "small") on a second line."""
+    """Category labels: the (shortened, escaped) group name, then its size (and "small") on a
+    second line."""
     return [
         f"{plain(g)}<br>n={int(n)}{' · small' if s else ''}"
-        for g, n, s in zip(groups, counts, small, strict=True)
+        for g, n, s in zip(short_names(groups), counts, small, strict=True)
     ]
 
 
-def _small_note(fig: go.Figure, min_group: int) -> None:
-    fig.add_annotation(
-        text=f"hatched = small group (fewer than {min_group} people): rates unreliable",
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=-0.22,
-        xanchor="left",
-        showarrow=False,
-        font={"size": 11, "color": "#52606d"},
-    )
+def _full_names(groups: Sequence[str]) -> list[str]:
+    """Escaped full names for hover text (`customdata`), where shortened ticks need them."""
+    return [plain(g) for g in groups]
+
+
+def on_split(split: str | None) -> str:
+    """ " on the test split" for a split name ("val" reads "validation"), "" when unknown."""
+    return f" on the {SPLIT_TITLES.get(split, split)} split" if split else ""
+
+
+def _title(main: str, detail: str = "", width: int = TITLE_CHARS) -> tuple[dict, int]:
+    """A title (escaped text) wrapped into lines of at most `width` characters, the detail
+    starting a new line, pinned to the top of the figure; returns the layout's title and its
+    number of lines. (Plotly centres a title in the top margin, so a second line ran into the
+    legend or the panel titles under it.)"""
+    lines = textwrap.wrap(main, width, break_on_hyphens=False)
+    if detail:
+        lines += textwrap.wrap(detail, width, break_on_hyphens=False)
+    title = {
+        "text": "<br>".join(lines),
+        "y": 1.0,
+        "yref": "container",
+        "yanchor": "top",
+        "pad": {"t": 12},
+    }
+    return title, len(lines)
+
+
+def _top_margin(lines: int, below: int = 0) -> int:
+    """Room above the plot for a title of `lines` lines and `below` pixels under it (a legend
+    row, panel titles, a line's label)."""
+    return 16 + TITLE_LINE_PIXELS * lines + below
+
+
+def _small_text(small: np.ndarray, min_group: int) -> str:
+    """The key to the hatching, for a title's second line (under the bars it collided with
+    long, rotated group names)."""
+    if not small.any():
+        return ""
+    return f"; hatched = small group (fewer than {min_group} people): rates unreliable"
 
 
 def _errors(g: pd.DataFrame, metric: str, values: np.ndarray) -> dict | None:
@@ -87,7 +154,10 @@ def _errors(g: pd.DataFrame, metric: str, values: np.ndarray) -> dict | None:
 
 def _threshold_text(audit: ModelAudit) -> str:
     t = audit.threshold
-    return f"threshold {t:.2f}" if np.isfinite(t) else "post-processed predictions"
+    if np.isfinite(t):
+        return f"threshold {t:.2f}"
+    # A post-processed variant decides with thresholds fitted on another split (validation).
+    return "post-processed: per-group thresholds fitted on the validation split"
 
 
 def _empty(message: str) -> go.Figure:
@@ -106,7 +176,8 @@ def group_rates_chart(
     bars when the audit has them (`n_boot > 0`). Small groups are hatched and labelled."""
     g = audit.by_group
     small = g["small"].to_numpy(bool)
-    ticks = _group_ticks([str(x) for x in g.index], g["count"].to_numpy(), small)
+    groups = [str(x) for x in g.index]
+    ticks = _group_ticks(groups, g["count"].to_numpy(), small)
     fig = go.Figure()
     for k, metric in enumerate(metrics):
         values = g[metric].to_numpy(np.float64)
@@ -120,31 +191,43 @@ def group_rates_chart(
                     "pattern": {"shape": [SMALL_PATTERN if s else "" for s in small]},
                 },
                 error_y=_errors(g, metric, values),
-                hovertemplate="%{x}: %{y:.3f}<extra>%{fullData.name}</extra>",
+                customdata=_full_names(groups),
+                hovertemplate="%{customdata}: %{y:.3f}<extra>%{fullData.name}</extra>",
             )
         )
     has_ci = any(f"{m}_ci_low" in g.columns for m in metrics)
     interval = f", bars show {audit.ci_level:.0%} bootstrap intervals" if has_ci else ""
+    title, lines = _title(
+        f"Rates by {plain(audit.attribute)}{on_split(audit.split)}",
+        f"({_threshold_text(audit)}{interval}{_small_text(small, audit.min_group)})",
+        width=90,
+    )
     fig.update_layout(
         template=TEMPLATE,
         barmode="group",
-        title=f"Rates by {plain(audit.attribute)} ({_threshold_text(audit)}{interval})",
-        xaxis={"type": "category"},
-        yaxis={"title": "rate", "range": [0, 1.05], "tickformat": ".0%"},
-        margin={"t": 90, "b": 90},
+        title=title,
+        xaxis={"type": "category", "automargin": True},
+        yaxis={
+            "title": f"rate{on_split(audit.split)}",
+            "range": [0, 1.05],
+            "tickformat": ".0%",
+            "automargin": True,
+        },
+        margin={"t": _top_margin(lines, below=30)},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )
-    if small.any():
-        _small_note(fig, audit.min_group)
     return fig
 
 
 def group_roc_chart(
-    rocs: Mapping[str, GroupRoc], points: Mapping[str, tuple[float, float]] | None = None
+    rocs: Mapping[str, GroupRoc],
+    points: Mapping[str, tuple[float, float]] | None = None,
+    split: str | None = None,
 ) -> go.Figure:
     """One ROC curve per group (AUC in the legend; a group with one label value only gets an
     empty curve and says so), the chance diagonal, and each group's operating point
-    `points[group] = (fpr, tpr)` at the current threshold as a marker."""
+    `points[group] = (fpr, tpr)` at the current threshold as a marker. `split` names the
+    rows the curves come from, for the title."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -157,18 +240,23 @@ def group_roc_chart(
             meta="chance",
         )
     )
+    legend_names = short_names(list(rocs), LABEL_CHARS)
     for i, (group, roc) in enumerate(rocs.items()):
         colour = class_colour(i)
         auc = f"AUC {roc.auc:.3f}" if np.isfinite(roc.auc) else "no curve: one label only"
+        # Plotly leaves a trace without points out of the legend, which then never said why a
+        # group had no curve: such a group gets one point at (0, 0), no line to draw.
+        empty = len(roc.fpr) == 0
         fig.add_trace(
             go.Scatter(
-                x=roc.fpr,
-                y=roc.tpr,
+                x=[0.0] if empty else roc.fpr,
+                y=[0.0] if empty else roc.tpr,
                 mode="lines",
-                name=f"{plain(group)} ({auc})",
+                name=f"{plain(legend_names[i])} ({auc})",
                 legendgroup=f"g{i}",
                 line={"color": colour, "width": 2},
                 hovertemplate="FPR %{x:.3f}, TPR %{y:.3f}<extra>%{fullData.name}</extra>",
+                hoverinfo="skip" if empty else None,
                 meta="roc",
             )
         )
@@ -187,20 +275,28 @@ def group_roc_chart(
                     meta="point",
                 )
             )
+    title, lines = _title(f"ROC curve by group{on_split(split)}", "(dots: the current threshold)")
     fig.update_layout(
         template=TEMPLATE,
-        title="ROC curve by group (dots: the current threshold)",
-        xaxis={"title": "false positive rate", "range": [0, 1]},
-        yaxis={"title": "true positive rate", "range": [0, 1.02]},
-        margin={"t": 50},
+        title=title,
+        # A hair past 0..1: at the edge plotly drops the "1" tick.
+        xaxis={"title": "false positive rate", "range": [-0.01, 1.01], "automargin": True},
+        yaxis={"title": "true positive rate", "range": [0, 1.02], "automargin": True},
+        margin={"t": _top_margin(lines)},
+        # Under the plot: beside it, the legend took half of a half-width column. Each group
+        # is a legend row there, so the figure grows with them rather than squash the plot.
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0.0},
+        height=ROC_PLOT_PIXELS + TITLE_LINE_PIXELS * lines + LEGEND_ROW_PIXELS * (len(rocs) + 1),
     )
     return fig
 
 
-def disparity_sweep_chart(sweep: pd.DataFrame, threshold: float) -> go.Figure:
+def disparity_sweep_chart(
+    sweep: pd.DataFrame, threshold: float, split: str | None = None
+) -> go.Figure:
     """The disparities (`disparity_sweep` table: threshold + one column per disparity) as the
     threshold moves; differences solid (0 = equal), ratios dashed (1 = equal), and a vertical
-    line at the current threshold."""
+    line at the current threshold. `split` names the rows, for the title."""
     fig = go.Figure()
     for k, (name, title) in enumerate(DISPARITY_TITLES.items()):
         if name not in sweep.columns:
@@ -224,12 +320,18 @@ def disparity_sweep_chart(sweep: pd.DataFrame, threshold: float) -> go.Figure:
         annotation_text=f"threshold {threshold:.2f}",
         annotation_position="top",
     )
+    title, lines = _title(
+        f"Disparities vs decision threshold{on_split(split)}",
+        "(differences: 0 is equal; ratios: 1 is equal)",
+    )
     fig.update_layout(
         template=TEMPLATE,
-        title="Disparities vs decision threshold (differences: 0 is equal; ratios: 1 is equal)",
-        xaxis={"title": "decision threshold", "range": [0, 1]},
-        yaxis={"title": "disparity", "range": [0, 1.05]},
-        margin={"t": 60},
+        title=title,
+        xaxis={"title": "decision threshold", "range": [-0.01, 1.01], "automargin": True},
+        yaxis={"title": "disparity", "range": [0, 1.05], "automargin": True},
+        # Room above the plot for the threshold line's label, under the title.
+        margin={"t": _top_margin(lines, below=18)},
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0.0},
     )
     return fig
 
@@ -251,13 +353,15 @@ def base_rates_chart(audit: DataAudit) -> go.Figure:
     else:
         right = "Mean target"
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Rows per group", right))
+    full = _full_names(groups)
     fig.add_trace(
         go.Bar(
             x=ticks,
             y=g["count"],
             name="rows",
             marker={"color": [GREY if s else BLUE for s in small], "pattern": hatch},
-            hovertemplate="%{x}: %{y} rows<extra></extra>",
+            customdata=full,
+            hovertemplate="%{customdata}: %{y} rows<extra></extra>",
             showlegend=False,
         ),
         row=1,
@@ -270,7 +374,8 @@ def base_rates_chart(audit: DataAudit) -> go.Figure:
                 y=g["base_rate"],
                 name="base rate",
                 marker={"color": [GREY if s else ORANGE for s in small], "pattern": hatch},
-                hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+                customdata=full,
+                hovertemplate="%{customdata}: %{y:.1%}<extra></extra>",
                 showlegend=False,
             ),
             row=1,
@@ -281,6 +386,8 @@ def base_rates_chart(audit: DataAudit) -> go.Figure:
             y=overall,
             line={"color": "black", "dash": "dot", "width": 1},
             annotation_text=f"all rows {overall:.0%}",
+            # Left: at the right end the label sat on the last group's bar.
+            annotation_position="top left",
             row=1,
             col=2,
         )
@@ -305,15 +412,29 @@ def base_rates_chart(audit: DataAudit) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", automargin=True)
+    fig.update_yaxes(automargin=True)
+    title, lines = _title(
+        f"Who is in the data, by {plain(audit.attribute)}",
+        f"({splits_text(audit.splits)}{_small_text(small, audit.min_group)})",
+        90,
+    )
     fig.update_layout(
         template=TEMPLATE,
-        title=f"Who is in the data, by {plain(audit.attribute)}",
-        margin={"t": 70, "b": 90},
+        title=title,
+        margin={"t": _top_margin(lines, below=28)},  # the panels' own titles
     )
-    if small.any():
-        _small_note(fig, audit.min_group)
     return fig
+
+
+def splits_text(splits: Sequence[str]) -> str:
+    """("train", "val", "test") -> "all rows: train, validation and test splits together"."""
+    names = [SPLIT_TITLES.get(s, s) for s in splits]
+    if len(names) == 1:
+        return f"{names[0]} split"
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    every = set(splits) == set(SPLIT_TITLES)
+    return f"{'all rows' if every else 'rows'}: {listed} splits together"
 
 
 def proxies_chart(proxies: pd.DataFrame, top: int = 15) -> go.Figure:
@@ -323,16 +444,23 @@ def proxies_chart(proxies: pd.DataFrame, top: int = 15) -> go.Figure:
         return _empty("No feature columns to compare with the attribute.")
     shown = proxies.head(max(int(top), 1))
     flagged = shown["flagged"].to_numpy(bool)
+    features = [str(f) for f in shown["feature"]]
     fig = go.Figure(
         go.Bar(
             x=shown["association"],
-            y=[plain(f) for f in shown["feature"]],
+            y=[plain(f) for f in short_names(features, LABEL_CHARS)],
             orientation="h",
             marker={"color": [ORANGE if f else GREY for f in flagged]},
             customdata=np.stack(
-                [shown["measure"].astype(str), np.where(flagged, "possible proxy", "")], axis=1
+                [
+                    shown["measure"].astype(str),
+                    np.where(flagged, "possible proxy", ""),
+                    _full_names(features),
+                ],
+                axis=1,
             ),
-            hovertemplate="%{y}: %{x:.3f} (%{customdata[0]}) %{customdata[1]}<extra></extra>",
+            hovertemplate="%{customdata[2]}: %{x:.3f} (%{customdata[0]}) %{customdata[1]}"
+            "<extra></extra>",
             name="association",
         )
     )
@@ -340,14 +468,22 @@ def proxies_chart(proxies: pd.DataFrame, top: int = 15) -> go.Figure:
         x=PROXY_FLAG,
         line={"color": "black", "dash": "dot", "width": 1},
         annotation_text=f"flag at {PROXY_FLAG:g}",
+        annotation_yanchor="bottom",  # above the plot: inside, it sat on the top bar
+    )
+    title, lines = _title(
+        "Possible proxies: association with the attribute", "(orange = flagged)", 90
     )
     fig.update_layout(
         template=TEMPLATE,
-        title="Possible proxies: association with the attribute (orange = flagged)",
-        xaxis={"title": "association (Cramér's V or correlation ratio, 0..1)", "range": [0, 1]},
-        yaxis={"type": "category", "autorange": "reversed"},
-        height=140 + ROW_PIXELS * len(shown),
-        margin={"t": 50, "l": 10},
+        title=title,
+        xaxis={
+            "title": "association (Cramér's V or correlation ratio, 0..1)",
+            "range": [0, 1.02],  # a little past 1, or its tick is dropped
+            "automargin": True,
+        },
+        yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+        height=140 + TITLE_LINE_PIXELS * lines + ROW_PIXELS * len(shown),
+        margin={"t": _top_margin(lines, below=18), "l": 10},
         showlegend=False,
     )
     top_note(fig, len(shown), len(proxies))
@@ -355,11 +491,11 @@ def proxies_chart(proxies: pd.DataFrame, top: int = 15) -> go.Figure:
 
 
 def tradeoff_chart(
-    table: pd.DataFrame, disparity: str = "demographic_parity_difference"
+    table: pd.DataFrame, disparity: str = "demographic_parity_difference", split: str = "test"
 ) -> go.Figure:
-    """Accuracy (y) against a disparity (x), one point per run of a `compare_variants` table,
-    labelled by its variant; the original run is a star. Runs without numbers (unfinished)
-    are left out and listed under the chart."""
+    """Accuracy (y) against a disparity (x), one point per run of a `compare_variants` table
+    (numbers from `split`), labelled by its variant; the original run is a star. Runs without
+    numbers (unfinished) are left out and listed under the chart."""
     needed = {"accuracy", disparity, "variant"}
     if table.empty or not needed <= set(table.columns):
         return _empty("No finished runs to compare yet.")
@@ -393,15 +529,30 @@ def tradeoff_chart(
     xs = done[disparity].astype(float)
     pad = max(float(xs.max() - xs.min()), 0.02) * 0.25
     better = "right" if disparity.endswith("_ratio") else "left"
+    name = DISPARITY_TITLES.get(disparity, plain(disparity))
+    where = f" ({SPLIT_TITLES.get(split, split)} split)"
+    title, lines = _title(
+        f"Accuracy vs {name}{on_split(split)}", f"(better: up and to the {better})", 90
+    )
+    # Pad y too: a point's label sits above it and the top one would be cut off.
+    ys = done["accuracy"].astype(float)
+    y_pad = max(float(ys.max() - ys.min()), 0.01) * 0.3
     fig.update_layout(
         template=TEMPLATE,
-        title=f"Accuracy vs {DISPARITY_TITLES.get(disparity, plain(disparity))} (better: up and to the {better})",
+        title=title,
         xaxis={
-            "title": DISPARITY_TITLES.get(disparity, plain(disparity)),
+            "title": name + where,
             "range": [float(xs.min()) - pad, float(xs.max()) + pad],
+            "automargin": True,
         },
-        yaxis={"title": "test accuracy", "tickformat": ".1%"},
-        margin={"t": 60},
+        yaxis={
+            "title": "accuracy" + where,
+            "tickformat": ".1%",
+            "range": [float(ys.min()) - y_pad, float(ys.max()) + y_pad],
+            "automargin": True,
+        },
+        margin={"t": _top_margin(lines)},
+        showlegend=False,  # each point carries its own label
     )
     missing = len(table) - len(done)
     if missing:
@@ -424,7 +575,8 @@ def attribution_by_group_chart(table: pd.DataFrame, top: int = 12) -> go.Figure:
         return _empty("No attributions to show.")
     shown = table.head(max(int(top), 1))
     counts = table.attrs.get("group_counts", {})
-    names = [plain(f) for f in shown["feature"]]
+    features = [str(f) for f in shown["feature"]]
+    names = [plain(f) for f in short_names(features, LABEL_CHARS)]
     fig = go.Figure(
         go.Bar(
             x=shown["overall"],
@@ -432,11 +584,15 @@ def attribution_by_group_chart(table: pd.DataFrame, top: int = 12) -> go.Figure:
             orientation="h",
             name="everyone",
             marker={"color": GREY},
-            hovertemplate="%{y}: %{x:.3g}<extra>everyone</extra>",
+            customdata=_full_names(features),
+            hovertemplate="%{customdata}: %{x:.3g}<extra>everyone</extra>",
         )
     )
-    for k, column in enumerate(c for c in table.columns if c not in ("feature", "overall")):
-        label = plain(column) + (f" (n={counts[column]})" if column in counts else "")
+    columns = [c for c in table.columns if c not in ("feature", "overall")]
+    for k, (column, short) in enumerate(
+        zip(columns, short_names(columns, LABEL_CHARS), strict=True)
+    ):
+        label = plain(short) + (f" (n={counts[column]})" if column in counts else "")
         fig.add_trace(
             go.Bar(
                 x=shown[column],
@@ -444,18 +600,24 @@ def attribution_by_group_chart(table: pd.DataFrame, top: int = 12) -> go.Figure:
                 orientation="h",
                 name=label,
                 marker={"color": class_colour(k)},
-                hovertemplate="%{y}: %{x:.3g}<extra>%{fullData.name}</extra>",
+                customdata=_full_names(features),
+                meta=plain(column),  # the full group name; user text stays out of templates
+                hovertemplate="%{customdata}: %{x:.3g}<extra>%{meta}</extra>",
             )
         )
+    traces = len(columns) + 1
+    legend_rows = -(-traces // LEGEND_PER_ROW)
+    bar_rows = ROW_PIXELS * len(shown) * max(1, min(traces - 1, 8)) // 3
     fig.update_layout(
         template=TEMPLATE,
         barmode="group",
-        title="What the model leans on, by group (mean |attribution|)",
-        xaxis={"title": "mean |attribution| (logit units)"},
-        yaxis={"type": "category", "autorange": "reversed"},
-        height=160 + ROW_PIXELS * len(shown) * max(1, min(len(table.columns) - 1, 4)) // 2,
-        margin={"t": 90, "l": 10},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        title=_title("What the model leans on, by group (mean |attribution|)", width=90)[0],
+        xaxis={"title": "mean |attribution| (logit units)", "automargin": True},
+        yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+        height=160 + legend_rows * LEGEND_ROW_PIXELS + bar_rows,
+        # The legend sits between the title and the plot; with many groups it takes rows.
+        margin={"t": _top_margin(1, below=legend_rows * LEGEND_ROW_PIXELS + 10), "l": 10},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom"},
     )
     return fig
 
@@ -467,10 +629,11 @@ def intersection_chart(audit: ModelAudit) -> go.Figure:
     g = audit.by_group
     small = g["small"].to_numpy(bool)
     values = g["selection_rate"].to_numpy(np.float64)
+    groups = [str(x) for x in g.index]
     # Sizes go in the labels, not on the bars: a small group's bar may have zero length.
     labels = [
         f"{plain(x)} · n={int(n)}{' · small' if s else ''}"
-        for x, n, s in zip(g.index, g["count"], small, strict=True)
+        for x, n, s in zip(short_names(groups, LABEL_CHARS), g["count"], small, strict=True)
     ]
     fig = go.Figure(
         go.Bar(
@@ -483,7 +646,8 @@ def intersection_chart(audit: ModelAudit) -> go.Figure:
                 "pattern": {"shape": [SMALL_PATTERN if s else "" for s in small]},
             },
             error_x=_errors(g, "selection_rate", values),
-            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+            customdata=_full_names(groups),
+            hovertemplate="%{customdata}: %{x:.3f}<extra></extra>",
         )
     )
     overall = audit.overall.get("selection_rate", float("nan"))
@@ -492,29 +656,33 @@ def intersection_chart(audit: ModelAudit) -> go.Figure:
             x=overall,
             line={"color": "black", "dash": "dot", "width": 1},
             annotation_text=f"everyone {overall:.0%}",
+            annotation_yanchor="bottom",  # above the plot, clear of the top bar
         )
+    note = (
+        f"; grey, hatched = fewer than {audit.min_group} people: shown, but unreliable"
+        if small.any()
+        else ""
+    )
+    title, lines = _title(
+        f"Selection rate by {plain(audit.attribute)}{on_split(audit.split)}",
+        f"({_threshold_text(audit)}{note})",
+        90,
+    )
     fig.update_layout(
         template=TEMPLATE,
-        title=f"Selection rate by {plain(audit.attribute)} ({_threshold_text(audit)})",
-        xaxis={"title": "selection rate", "range": [0, 1.05], "tickformat": ".0%"},
-        yaxis={"type": "category", "autorange": "reversed"},
-        height=140 + ROW_PIXELS * len(labels),
-        margin={"t": 50, "l": 10},
+        title=title,
+        xaxis={
+            "title": f"selection rate{on_split(audit.split)}",
+            "range": [0, 1.05],
+            "tickformat": ".0%",
+            "automargin": True,
+        },
+        yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+        height=140 + TITLE_LINE_PIXELS * lines + ROW_PIXELS * len(labels),
+        margin={"t": _top_margin(lines, below=18), "l": 10},  # the overall line's label
         showlegend=False,
         plot_bgcolor="white",
     )
-    if small.any():
-        fig.add_annotation(
-            text=f"grey, hatched = fewer than {audit.min_group} people: shown, but unreliable",
-            xref="paper",
-            yref="paper",
-            x=1.0,
-            y=1.0,
-            yanchor="bottom",
-            xanchor="right",
-            showarrow=False,
-            font={"size": 11, "color": "#52606d"},
-        )
     return fig
 
 
@@ -527,7 +695,10 @@ __all__ = [
     "group_rates_chart",
     "group_roc_chart",
     "intersection_chart",
+    "on_split",
     "operating_points",
     "proxies_chart",
+    "short_names",
+    "splits_text",
     "tradeoff_chart",
 ]

@@ -1,4 +1,8 @@
-"""Plain-language cautions that go with every audit: what the numbers can and cannot say."""
+"""Plain-language cautions that go with every audit: what the numbers can and cannot say.
+
+Where a caution says what to try, it names the app's setting or button in curly quotes, as
+the app labels it (see `actions`); tests check those labels exist.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from playground.fairness.actions import CONSTRAINT, MITIGATION_TAB, quote, variant_button
+
 if TYPE_CHECKING:
     from playground.fairness.data_audit import DataAudit
     from playground.fairness.metrics import ModelAudit
 
 BASE_RATE_GAP = 0.05  # base rates further apart than this make the two criteria conflict
 FOUR_FIFTHS = 0.8
+POST_PROCESS = variant_button("threshold_optimizer", "")
 
 
 def cautions(audit: ModelAudit) -> list[str]:
@@ -44,7 +51,8 @@ def cautions(audit: ModelAudit) -> list[str]:
             "positive labels). When base rates differ, no imperfect model can satisfy "
             "demographic parity (equal selection rates) and equalized odds (equal error rates) "
             "at the same time: improving one usually worsens the other. Decide which one fits "
-            "the decision being made."
+            f"the decision being made, then pick it as the {quote(CONSTRAINT)} on the "
+            f"{quote(MITIGATION_TAB)} tab and press {quote(POST_PROCESS)}."
         )
     ratio = audit.disparities["demographic_parity_ratio"]
     if np.isfinite(ratio) and ratio < FOUR_FIFTHS:
@@ -123,11 +131,11 @@ def data_cautions(audit: DataAudit) -> list[str]:
         )
     if audit.attribute_features:
         cols = audit.attribute_features
+        button = quote(variant_button("drop_attribute", audit.attribute))
         out.append(
             f"{_names(cols)} {'is a model feature' if len(cols) == 1 else 'are model features'}"
-            f": the model can use {'it' if len(cols) == 1 else 'them'} directly. Train without "
-            f"{'it' if len(cols) == 1 else 'them'} (drop_columns) to compare, keeping any "
-            "proxies in mind."
+            f": the model can use {'it' if len(cols) == 1 else 'them'} directly. Press {button} "
+            f"on the {quote(MITIGATION_TAB)} tab to compare, keeping any proxies in mind."
         )
     out.append(audit.missing_note)
     return out

@@ -17,6 +17,7 @@ import pandas as pd
 
 from playground.data.dataset import Dataset
 from playground.errors import PlaygroundError
+from playground.fairness.actions import try_fairness_data
 
 MISSING = "missing"
 JOIN = " & "  # "sex & race" names an intersection; its labels read "Male & White"
@@ -178,6 +179,6 @@ def _sensitive(dataset: Dataset, split: str) -> pd.DataFrame:
     if frame is None or frame.shape[1] == 0:
         raise PlaygroundError(
             f"The dataset {dataset.name!r} has no sensitive attributes to audit.",
-            "Use adult, german_credit or hiring, or name sensitive columns when loading a CSV.",
+            try_fairness_data(),
         )
     return frame.reset_index(drop=True)

@@ -60,7 +60,9 @@ class ModelAudit:
     positive labels, is NaN and left out); `disparities_large_groups` the same over groups of at
     least `min_group` people (empty when no group is small or fewer than two are large).
     `disparity_ci`: bootstrap (low, high) of each disparity (empty when `n_boot == 0`).
-    `threshold` is NaN for an audit of hard predictions (`audit_predictions`).
+    `threshold` is NaN for an audit of hard predictions (`audit_predictions`). `split` names
+    the rows audited ("test", "val"...) when they are a dataset's split, else "": a page that
+    quotes a rate from two splits says which one each comes from.
     """
 
     attribute: str
@@ -75,6 +77,7 @@ class ModelAudit:
     n_boot: int
     ci_level: float
     cautions: list[str] = field(default_factory=list)
+    split: str = ""
 
 
 def as_groups(sensitive: pd.Series | np.ndarray | list) -> pd.Series:
@@ -130,7 +133,9 @@ def audit_predictions(
             "Pass the same rows to each.",
         )
     if len(y_true) == 0:
-        raise PlaygroundError("There are no rows to audit.", "Use a split with data.")
+        raise PlaygroundError(
+            "There are no rows to audit.", "Use a dataset with more rows in every split."
+        )
     counts = confusion_counts(y_true, y_pred, groups)
     frame = _metric_frame(weighted_rows(counts), groups.name)
     by_group = frame.by_group[list(METRICS)].astype(np.float64)

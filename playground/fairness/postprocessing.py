@@ -17,6 +17,7 @@ from fairlearn.postprocessing import ThresholdOptimizer
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from playground.errors import PlaygroundError
+from playground.fairness.actions import ATTRIBUTE, CONSTRAINT, DATA_PAGE, ROWS_SETTING, quote
 from playground.fairness.metrics import as_groups
 
 Constraint = Literal["demographic_parity", "equalized_odds", "true_positive_rate_parity"]
@@ -65,7 +66,9 @@ class ThresholdPostprocessor:
             raise PlaygroundError(
                 f"Group(s) {', '.join(map(repr, unseen))} did not occur in the rows the "
                 "thresholds were fitted on, so they have no threshold.",
-                "Fit on a split that contains every group, or merge rare groups.",
+                f"Choose a {quote(ATTRIBUTE)} with larger groups (one attribute rather than "
+                f"an intersection), or train on more rows ({quote(ROWS_SETTING)} on the "
+                f"{quote(DATA_PAGE)} page).",
             )
         x = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
         pred = self.optimizer.predict(x, sensitive_features=labels, random_state=self.seed)
@@ -106,7 +109,8 @@ def threshold_optimizer(
     y = np.asarray(y_true).reshape(-1).astype(np.int64)
     if len(np.unique(y)) < 2:
         raise PlaygroundError(
-            "The rows to fit thresholds on have only one label value.", "Use more rows."
+            "The validation rows the thresholds are fitted on have only one label value.",
+            f"Train on more rows ({quote(ROWS_SETTING)} on the {quote(DATA_PAGE)} page).",
         )
     x = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
     optimizer = ThresholdOptimizer(
@@ -121,7 +125,8 @@ def threshold_optimizer(
     except ValueError as exc:
         raise PlaygroundError(
             f"Fairlearn could not fit thresholds for {constraint}: {exc}",
-            "Try another constraint, or a split with more rows in every group.",
+            f"Choose another {quote(CONSTRAINT)}, or a {quote(ATTRIBUTE)} with larger groups "
+            "(one attribute rather than an intersection).",
         ) from None
     return ThresholdPostprocessor(optimizer, constraint, seed, sorted(set(labels)))
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from playground.data.dataset import Dataset
 from playground.errors import PlaygroundError
+from playground.fairness.actions import try_fairness_data
 from playground.fairness.groups import attribute_columns, groups_for_split
 
 PROXY_FLAG = 0.3  # association above this is flagged as a possible proxy
@@ -59,7 +60,7 @@ def original_columns(dataset: Dataset, x: np.ndarray) -> dict[str, tuple[str, np
     if dataset.kind != "tabular" or not dataset.feature_groups:
         raise PlaygroundError(
             "Proxy features can only be found for tabular data.",
-            "Use adult, german_credit, hiring or a CSV.",
+            try_fairness_data(),
         )
     blocks: dict[str, list[int]] = {}
     for j, name in enumerate(dataset.feature_names):

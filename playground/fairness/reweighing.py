@@ -14,6 +14,7 @@ import pandas as pd
 
 from playground.data.dataset import Dataset
 from playground.errors import TrainingError
+from playground.fairness.actions import NO_REWEIGHING, REWEIGH, quote, try_fairness_data
 from playground.fairness.groups import groups_for_split
 
 
@@ -38,12 +39,13 @@ def training_weights(dataset: Dataset, attribute: str) -> np.ndarray:
     if not dataset.is_classification:
         raise TrainingError(
             "Reweighing balances groups x labels, so it needs a classification task.",
-            "Leave reweigh empty for regression.",
+            f"Leave {quote(REWEIGH)} at {quote(NO_REWEIGHING)} for regression (no --reweigh "
+            "on the command line).",
         )
     if dataset.train.sensitive is None:
         raise TrainingError(
             f"reweigh={attribute!r}: the dataset {dataset.name!r} has no sensitive attributes.",
-            "Use adult, german_credit or hiring, or name sensitive columns when loading a CSV.",
+            try_fairness_data(),
         )
     if attribute not in dataset.sensitive_attributes and " & " not in attribute:
         raise TrainingError(

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from playground.errors import PlaygroundError
+from playground.fairness.actions import try_fairness_data
 from playground.fairness.groups import groups_for_split
 from playground.fairness.metrics import MIN_GROUP, ModelAudit, audit_model
 from playground.runner import LoadedRun, predict_logits
@@ -22,8 +23,7 @@ def scores_for_run(run: LoadedRun, split: str = "test") -> tuple[np.ndarray, np.
     if dataset.task != "binary":
         raise PlaygroundError(
             f"{BINARY_ONLY} The run's dataset {dataset.name!r} is {dataset.task}.",
-            "Audit a run trained on a binary dataset (adult, german_credit, hiring, or a CSV "
-            "with a two-valued target).",
+            "Audit a run trained on a binary dataset. " + try_fairness_data(),
         )
     data = dataset.split(split)
     out = predict_logits(run.model, data.x).float()
@@ -35,7 +35,7 @@ def scores_for_run(run: LoadedRun, split: str = "test") -> tuple[np.ndarray, np.
     else:
         raise PlaygroundError(
             f"{BINARY_ONLY} The model has {width} outputs; a binary model has 1 or 2.",
-            "Make the last Linear layer's out_features 1 or 2.",
+            "On the Build page, give the last Linear layer 1 or 2 out features.",
         )
     return data.y.numpy().astype(np.int64), scores.numpy().astype(np.float64)
 
@@ -58,4 +58,6 @@ def audit_run(
     """`audit_model` for one split of a stored run and one attribute (or "a & b")."""
     y_true, scores = scores_for_run(run, split)
     groups = groups_for_run(run, attribute, split)
-    return audit_model(y_true, scores, groups, threshold, n_boot, seed, min_group)
+    audit = audit_model(y_true, scores, groups, threshold, n_boot, seed, min_group)
+    audit.split = split
+    return audit

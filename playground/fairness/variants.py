@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from playground.errors import PlaygroundError
+from playground.fairness.actions import DATA_TAB, PROXIES, quote
 from playground.fairness.groups import groups_for_split
 from playground.fairness.metrics import ModelAudit, audit_model, audit_predictions
 from playground.fairness.postprocessing import CONSTRAINTS, threshold_optimizer
@@ -160,13 +161,24 @@ def audit_any_run(
         post = _fit_postprocessor(run, lineage["attribute"], lineage["constraint"])
         own_groups = groups_for_split(run.dataset, split, lineage["attribute"])
         predictions = post.apply(scores, own_groups)
-        return audit_predictions(y_true, predictions, groups, n_boot=n_boot, seed=seed)
-    return audit_model(y_true, scores, groups, threshold, n_boot, seed)
+        audit = audit_predictions(y_true, predictions, groups, n_boot=n_boot, seed=seed)
+    else:
+        audit = audit_model(y_true, scores, groups, threshold, n_boot, seed)
+    audit.split = split
+    return audit
+
+
+# How a post-processed variant decides: its thresholds come from another split than its rates.
+FITTED_ON_VALIDATION = "per-group thresholds fitted on the validation split"
 
 
 @dataclass
 class Comparison:
-    table: pd.DataFrame  # one row per run: run, variant, accuracy, disparities, status
+    """`table`: one row per run: run, variant, status, decision (the threshold, or the
+    post-processed variant's validation-fitted thresholds), then for finished runs the test
+    split's accuracy, selection_rate and disparities."""
+
+    table: pd.DataFrame
     notes: list[str]
 
 
@@ -177,10 +189,12 @@ def compare_variants(
     runs = [store.get_run(parent_id), *store.variants(parent_id)]
     rows, notes = [], []
     for record in runs:
+        post_processed = record.lineage.get("variant") == "threshold_optimizer"
         row: dict[str, Any] = {
             "run": record.id,
             "variant": VARIANTS.get(record.lineage.get("variant", ""), "original"),
             "status": record.status,
+            "decision": FITTED_ON_VALIDATION if post_processed else f"threshold {threshold:.2f}",
         }
         if record.status != "completed" or not store.has_weights(record.id):
             rows.append(row)
@@ -207,6 +221,7 @@ def _proxy_note(table: pd.DataFrame) -> list[str]:
             notes.append(
                 f"Without the attribute the demographic parity gap is still {gap:.2f} "
                 f"(was {original:.2f}): other features act as proxies for it, so removing "
-                "the column alone does not remove the bias. See the proxy table."
+                f"the column alone does not remove the bias. See {quote(PROXIES)} on the "
+                f"{quote(DATA_TAB)} tab."
             )
     return notes
