@@ -1,6 +1,9 @@
 """The Neural Network Playground: `streamlit run app.py`.
 
-Pages stay thin: widgets and layout here, all the work in the `playground` engine.
+Pages stay thin: widgets and layout here, all the work in the `playground` engine. They live
+in `app_pages/`, not `pages/`: a folder named `pages` puts Streamlit in its old multipage mode
+for a fresh server's first request, which then runs a deep-linked page without this script
+(and without the session it sets up).
 """
 
 import streamlit as st
@@ -17,13 +20,13 @@ st.markdown(
 )
 
 pages = [
-    st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
-    st.Page("pages/build.py", title="Build", icon=":material/construction:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
-    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
-    st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:"),
-    st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/dataset:", default=True),
+    st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+    st.Page("app_pages/explain.py", title="Explain", icon=":material/lightbulb:"),
+    st.Page("app_pages/fairness.py", title="Fairness", icon=":material/balance:"),
 ]
 try:
     st.navigation(pages).run()

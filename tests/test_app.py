@@ -39,11 +39,11 @@ def test_a_bad_csv_shows_the_engine_error_and_the_app_keeps_working(
     bad.write_text("a,y\n" + "\n".join(f"{i},1" for i in range(40)))
     at = open_page(dataset={"name": "csv", "params": {"path": str(bad), "target": "y"}})
     assert any("constant" in e.value.lower() for e in at.error)
-    at.switch_page("pages/build.py").run()  # the other pages still open, and say why they wait
+    at.switch_page("app_pages/build.py").run()  # the other pages still open, and say why they wait
     assert not at.exception
     assert at.title[0].value == "Build"
     assert any("constant" in e.value.lower() for e in at.error)
-    at.switch_page("pages/data.py").run()  # and the Data page can still pick another dataset
+    at.switch_page("app_pages/data.py").run()  # and the Data page can still pick another dataset
     at.radio(key="data_group").set_value("2D toys").run()
     assert at.session_state["dataset"]["name"] == "circle" and not at.error  # the first toy
 
@@ -55,7 +55,7 @@ def test_build_page_shows_shapes_and_marks_an_invalid_layer(registry: JobRegistr
     errors = [e.value for e in at.error]
     assert any(e.startswith("Layer 0 (conv2d)") and "Fix:" in e for e in errors)
     assert any("🔴" in md.value and "0 · Conv2d" in md.value for md in at.markdown)
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     start = next(b for b in at.button if b.label == "Start training")
     assert start.disabled
 

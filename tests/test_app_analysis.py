@@ -103,7 +103,9 @@ def test_explain_page_explains_a_tabular_run_and_checks_completeness(
     # The dependence plot has one point per explained row, at the feature's own values.
     chosen = at.selectbox(key="dependence_feature").value
     dependence = next(
-        f for f in figures if f["layout"].get("yaxis", {}).get("title", {}).get("text", "")
+        f
+        for f in figures
+        if f["layout"].get("yaxis", {}).get("title", {}).get("text", "")
         == f"attribution of {chosen}"
     )
     xs = _numbers(dependence["data"][0]["x"])

@@ -303,3 +303,38 @@ def test_a_csv_walk_shows_the_users_own_values_from_upload_to_report(
     assert "titanic.csv" in html
     assert Path(run.dataset.params["path"]).stem not in html
     assert f"<td>{row['gender']}</td>" in html
+
+
+PAGES = {
+    "": "Data",
+    "build": "Build",
+    "train": "Train",
+    "runs": "Runs",
+    "inspect": "Inspect",
+    "explain": "Explain",
+    "fairness": "Fairness",
+}
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_works_as_a_fresh_servers_first_request(tmp_path: Path, page, path: str) -> None:
+    """A deep link (a bookmark, a reload after a restart) is the server's first request: the
+    page opens with its query parameters, and again without them in a new session."""
+    from playground.store import RunStore
+    from tests.run_helpers import train_stored
+
+    run, _ = train_stored(
+        "xor",
+        {"n_samples": 200},
+        {"layers": [{"kind": "linear", "out_features": 4}, {"kind": "relu"}, {"kind": "linear"}]},
+        {"epochs": 2},
+        RunStore(tmp_path / "data"),
+    )
+    query = f"?job={run.run_id}&run={run.run_id}&s=unknown-session-token"
+    with streamlit_server(tmp_path) as (_, url):
+        for target in (f"{url}/{path}{query}", f"{url}/{path}"):
+            page.goto(target)
+            page.get_by_role("heading", name=PAGES[path], exact=True).wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # let the script finish: an exception would show now
+            assert page.locator('[data-testid="stException"]').count() == 0, target
+            page.context.clear_cookies()

@@ -6,13 +6,13 @@ import streamlit as st
 
 # Each page's next step, in the order a first visit goes through them.
 NEXT_STEPS: dict[str, tuple[str, str, str]] = {
-    "data": ("pages/build.py", "Next: build a model for this data", ":material/construction:"),
-    "build": ("pages/train.py", "Next: train this model", ":material/model_training:"),
-    "train": ("pages/inspect.py", "Next: look inside the trained model", ":material/biotech:"),
-    "runs": ("pages/inspect.py", "Next: inspect a run", ":material/biotech:"),
-    "inspect": ("pages/explain.py", "Next: explain its predictions", ":material/lightbulb:"),
-    "explain": ("pages/fairness.py", "Next: audit it for fairness", ":material/balance:"),
-    "fairness": ("pages/runs.py", "Next: compare this run with others", ":material/history:"),
+    "data": ("app_pages/build.py", "Next: build a model for this data", ":material/construction:"),
+    "build": ("app_pages/train.py", "Next: train this model", ":material/model_training:"),
+    "train": ("app_pages/inspect.py", "Next: look inside the trained model", ":material/biotech:"),
+    "runs": ("app_pages/inspect.py", "Next: inspect a run", ":material/biotech:"),
+    "inspect": ("app_pages/explain.py", "Next: explain its predictions", ":material/lightbulb:"),
+    "explain": ("app_pages/fairness.py", "Next: audit it for fairness", ":material/balance:"),
+    "fairness": ("app_pages/runs.py", "Next: compare this run with others", ":material/history:"),
 }
 
 

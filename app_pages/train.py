@@ -70,7 +70,7 @@ with controls:
     except PlaygroundError as exc:
         spec_valid = False
         st.error(f"The model cannot be built: {escape_markdown(exc, streamlit=True)}", icon="🔴")
-        st.page_link("pages/build.py", label="Fix it on the Build page", icon="🧱")
+        st.page_link("app_pages/build.py", label="Fix it on the Build page", icon="🧱")
     chosen = st.session_state["dataset"]
     spec = {"layers": st.session_state["layers"]}
     try:

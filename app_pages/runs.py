@@ -119,7 +119,7 @@ if open_col.button("Open in the other pages", type="primary"):
     st.session_state["config"] = record.config
     st.session_state["job_id"] = record.id
     st.query_params["job"] = record.id
-    st.switch_page("pages/train.py")
+    st.switch_page("app_pages/train.py")
 
 if delete_col.button("Delete…"):
     st.session_state["confirm_delete"] = target
