@@ -94,6 +94,22 @@ def choose_builtin(kind: str) -> None:
     st.session_state["dataset"] = {"name": info.name, "params": changed}
 
 
+def _choice(
+    label: str, param: str, choices: tuple[str, ...], labels: dict[str, str], kept: dict, key: str
+) -> str:
+    """A radio over one CSV option's choices (the engine's, the first is its default), labelled
+    in words."""
+    index = choices.index(kept[param]) if kept.get(param) in choices else 0
+    return st.radio(
+        label,
+        choices,
+        index=index,
+        format_func=labels.get,
+        key=f"csv_{param}_{key}",
+        horizontal=True,
+    )
+
+
 def choose_csv() -> None:
     """Upload a CSV (shown at once, last column as the target) or keep working on the last one."""
     upload = st.file_uploader("CSV file", type=["csv"], help="A header row, one example per row.")
@@ -130,21 +146,16 @@ def choose_csv() -> None:
         help="Their raw values are kept for the audit; numeric ones are banded. They stay "
         "model features.",
     )
-    missing = st.radio(
-        "Missing values",
-        MISSING_CHOICES,
-        index=MISSING_CHOICES.index(old.get("missing", "fill")) if same_file else 0,
-        format_func=MISSING_LABELS.get,
-        key=f"csv_missing_{key}",
-        horizontal=True,
-    )
-    infinite = st.radio(
+    # A file seen before keeps its choices; a new one starts from the defaults (the first).
+    kept = old if same_file else {}
+    missing = _choice("Missing values", "missing", MISSING_CHOICES, MISSING_LABELS, kept, key)
+    infinite = _choice(
         "Infinite values (inf, or numbers too large such as 1e999)",
+        "infinite",
         INFINITE_CHOICES,
-        index=INFINITE_CHOICES.index(old.get("infinite", "error")) if same_file else 0,
-        format_func=INFINITE_LABELS.get,
-        key=f"csv_infinite_{key}",
-        horizontal=True,
+        INFINITE_LABELS,
+        kept,
+        key,
     )
     params = {
         "path": str(path),
