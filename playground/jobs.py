@@ -25,6 +25,7 @@ from playground.runs import RunRequest, check_request, record, start_weights
 from playground.runs.live import JobSnapshot, LiveRun
 from playground.status import CANCELLED, INTERRUPTED
 from playground.store import RunStore, RunUpdate
+from playground.store.sessions import SessionSnapshots
 from playground.train.control import RunControl
 
 DEFAULT_MAX_QUEUE = 16  # runs waiting for a worker; more is refused with a clear message
@@ -225,9 +226,10 @@ def default_registry() -> JobRegistry:
 
 def _prune_uploads(store: RunStore) -> None:
     """Once per server: delete uploaded CSV copies no stored run uses and nobody touched for a
-    month. A failure here must never keep the server from starting."""
+    month, and session snapshots untouched for a month. A failure here must never keep the server from starting."""
     try:
         removed = prune_uploads(store.root, uploads_in_use(store.list_runs()))
+        SessionSnapshots(store.root).prune()
     except OSError:
         log.exception("could not prune old uploads")
         return

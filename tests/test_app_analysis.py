@@ -154,8 +154,14 @@ def test_fairness_page_audits_a_stored_adult_run(registry: JobRegistry) -> None:
     assert any("not a verdict" in w.value for w in at.warning)
     at.slider(key="threshold").set_value(0.3).run()
     assert not at.exception
+    # A lower threshold says yes to more people: the selection rates move.
+    lowered = {m.label: m.value for m in at.metric}
+    assert lowered["Demographic parity difference"] != "n/a"
+    assert lowered != metrics
     at.selectbox(key="attribute").select("sex & race").run()
     assert not at.exception
+    groups = {str(g) for d in at.dataframe for g in d.value.get("sex & race", [])}
+    assert any(" & " in g for g in groups), groups  # intersections, e.g. "Female & White"
     # one click makes a post-processed variant, a stored run compared with the original
     at.selectbox(key="attribute").select("sex").run()
     at.button(key="variant_threshold").click().run()

@@ -161,3 +161,23 @@ def test_a_run_being_trained_cannot_be_deleted_and_a_late_update_leaves_no_orpha
     store.apply_update(RunUpdate(run_id, weights=b"not even read", status="completed"))
     assert not store.weights_path(run_id).exists()
     assert store.list_runs() == []
+
+
+def test_session_snapshots_round_trip_refuse_bad_tokens_and_are_pruned(tmp_path: Path) -> None:
+    import time
+
+    from playground.store.sessions import SessionSnapshots, new_token
+
+    snapshots = SessionSnapshots(tmp_path)
+    token, old = new_token(), new_token()
+    snapshots.save(token, {"dataset": {"name": "spiral"}})
+    snapshots.save(old, {"dataset": {"name": "xor"}})
+    assert snapshots.load(token) == {"dataset": {"name": "spiral"}}
+    for bad in ("../../etc/passwd", "short", "", "a" * 65):
+        assert snapshots.load(bad) is None
+    with pytest.raises(ValueError):
+        snapshots.save("../escape", {})
+    month_ago = time.time() - 31 * 86400
+    os.utime(snapshots.folder / f"{old}.json", (month_ago, month_ago))
+    assert snapshots.prune() == 1
+    assert snapshots.load(old) is None and snapshots.load(token) is not None

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+KEEP_DAYS = 30  # a session untouched this long is forgotten
 
 
 def new_token() -> str:
@@ -52,3 +54,18 @@ class SessionSnapshots:
         except (OSError, ValueError):
             return None
         return state if isinstance(state, dict) else None
+
+    def prune(self, max_age_days: float = KEEP_DAYS, now: float | None = None) -> int:
+        """Forget sessions untouched for `max_age_days`; returns how many were removed."""
+        if not self.folder.is_dir():
+            return 0
+        cutoff = (time.time() if now is None else now) - max_age_days * 86400
+        removed = 0
+        for path in self.folder.glob("*.json"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # another server pruned it first
+        return removed
