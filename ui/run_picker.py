@@ -12,6 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from playground.errors import PlaygroundError
+from playground.markup import escape_markdown
 from playground.runner import LoadedRun, load_run
 from playground.store import RunRecord
 from ui.state import show_error, store
@@ -60,6 +61,8 @@ def pick_run(
     run_id = st.sidebar.selectbox(
         title, ids, index=index, format_func=lambda i: _label(by_id[i]), key="picked_run"
     )
+    # The sidebar cuts a long name short inside the box: the whole of it, wrapped, below.
+    st.sidebar.caption(escape_markdown(_label(by_id[run_id]), streamlit=True))
     st.query_params["run"] = run_id
     record = by_id[run_id]
     reason = accept(record) if accept else None
