@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import streamlit as st
 
 from playground.charts.architecture import architecture_dot
-from playground.errors import PlaygroundError, format_shape
-from playground.model import LAYERS, ModelCheck, ModelSpec, check_model_partial
+from playground.errors import PlaygroundError
+from playground.model import LAYERS, ModelSpec, check_model_partial
 from playground.model.codegen import export_pytorch_source
 from playground.model.presets import PRESETS
 from playground.model.shorthand import format_layers, parse_layers
+from playground.train.modes import MODES
 from ui.layer_editor import add_layer, layer_editor, position_choices, set_layers
+from ui.module_editor import module_editor
 from ui.next_step import next_step
+from ui.shape_table import shape_rows
 from ui.state import current_dataset, show_error
-
-
-def shape_rows(check: ModelCheck) -> list[dict[str, Any]]:
-    """The shape table: every layer reached; the one at fault marked ❌ with the shape it got
-    (its output is unknown), so a beginner sees how far the data went."""
-    at_fault = check.error.layer_index if check.error else None
-    rows = []
-    for r in check.rows:
-        failed = r.index in check.failed
-        mark = "❌ " if failed or r.index == at_fault else ""
-        rows.append(
-            {
-                "#": r.index,
-                "layer": "  " * r.depth + mark + r.label,
-                "output": f"got {format_shape(r.input_shape)}"
-                if failed
-                else format_shape(r.output_shape),
-                # Text, so the layer at fault shows a dash rather than "None".
-                "params": "—" if failed else f"{r.params:,}",
-            }
-        )
-    return rows
-
 
 st.title("Build")
 dataset = current_dataset()
@@ -48,6 +27,24 @@ st.caption(
     f"Dataset **{dataset.name}**: input {tuple(dataset.input_shape)}, {dataset.task}, "
     f"{dataset.num_outputs} output{'s' if dataset.num_outputs > 1 else ''}."
 )
+
+# What to train: a supervised model (one stack, the full editor) or a mode of several
+# modules (autoencoders, GANs), each module a stack of its own.
+offered = {n: c.title for n, c in MODES.items() if n == "supervised" or c.default_stacks}
+if st.session_state.get("mode") not in offered:
+    st.session_state["mode"] = "supervised"
+mode = st.radio(
+    "What to train",
+    list(offered),
+    index=list(offered).index(st.session_state["mode"]),
+    format_func=offered.get,
+    horizontal=True,
+)
+st.session_state["mode"] = mode
+if mode != "supervised":
+    st.session_state["spec_valid"] = module_editor(dataset, mode)
+    next_step("build")
+    st.stop()
 
 with st.sidebar:
     st.subheader("Start from a preset")

@@ -23,8 +23,10 @@ from playground.data.dataset import dataset_title
 from playground.errors import PlaygroundError
 from playground.markup import escape_markdown
 from playground.model import check_model
-from playground.runs import RunRequest
+from playground.runs import RunRequest, check_request
 from playground.runs.naming import default_run_name
+from playground.train.modes import get_mode
+from ui.module_editor import module_layers
 from ui.next_step import next_step
 from ui.state import current_dataset, get_dataset, registry, show_error, store
 from ui.train_options import training_options
@@ -54,6 +56,34 @@ snapshot = registry().snapshot(job_id) if job_id else None
 active = snapshot is not None and snapshot.active
 registry().warm()  # start the worker processes now: the first run then starts at once
 
+
+def session_modules(mode: str) -> tuple[dict[str, dict], dict]:
+    """The session's module specs and options for `mode` (one "model" when supervised)."""
+    if mode == "supervised":
+        return {"model": {"layers": st.session_state["layers"]}}, {}
+    stacks = module_layers(mode)
+    options = st.session_state.get("mode_options", {}).get(
+        mode, dict(get_mode(mode).option_defaults)
+    )
+    return {name: {"layers": layers} for name, layers in stacks.items()}, options
+
+
+def request_for(
+    chosen: dict, modules: dict, config: dict, mode: str, options: dict, name: str = ""
+) -> RunRequest:
+    return RunRequest.parse(
+        {
+            "dataset": chosen["name"],
+            "dataset_params": chosen["params"],
+            "modules": modules,
+            "config": config,
+            "mode": mode,
+            "mode_options": options,
+            "name": name,
+        }
+    )
+
+
 # The page reads top to bottom as a person uses it while a run goes: controls, then the live
 # charts (one screen), then the options folded away. The options are drawn first, into the
 # bottom container, because the Start button needs their values.
@@ -64,17 +94,19 @@ with options_area:
         config = training_options(dataset.sensitive_attributes)
 
 with controls:
+    chosen = st.session_state["dataset"]
+    mode = st.session_state.get("mode", "supervised")
+    modules, mode_opts = session_modules(mode)
     spec_valid = True
     try:
-        check_model({"layers": st.session_state["layers"]}, dataset)
+        check_request(request_for(chosen, modules, config, mode, mode_opts), dataset)
     except PlaygroundError as exc:
         spec_valid = False
         st.error(f"The model cannot be built: {escape_markdown(exc, streamlit=True)}", icon="🔴")
         st.page_link("app_pages/build.py", label="Fix it on the Build page", icon="🧱")
-    chosen = st.session_state["dataset"]
-    spec = {"layers": st.session_state["layers"]}
     try:
-        default_name = default_run_name(chosen["name"], chosen["params"], spec, config)
+        primary = next(iter(modules.values()))
+        default_name = default_run_name(chosen["name"], chosen["params"], primary, config, mode)
     except PlaygroundError:
         default_name = ""
     start_col, pause_col, stop_col, name_col = st.columns([1, 1, 1, 4], vertical_alignment="bottom")
@@ -86,9 +118,7 @@ with controls:
     )
     if start_col.button("Start training", type="primary", disabled=not spec_valid or active):
         try:
-            request = RunRequest.supervised(
-                chosen["name"], chosen["params"], spec, config, name=run_name.strip()
-            )
+            request = request_for(chosen, modules, config, mode, mode_opts, run_name.strip())
             job = registry().submit(request, dataset)
         except PlaygroundError as exc:
             show_error(exc)

@@ -17,7 +17,7 @@ from playground.store.sessions import SessionSnapshots, new_token
 from playground.train import TrainConfig
 
 # What a reload must bring back: the choices, not the widgets' own keys.
-KEPT_KEYS = ("dataset", "layers", "config", "job_id")
+KEPT_KEYS = ("dataset", "layers", "config", "job_id", "mode", "mode_options", "module_layers")
 
 
 def init_state() -> None:

@@ -113,7 +113,11 @@ def record(
         param_count=checked.param_count,
         name=request.name
         or default_run_name(
-            checked.dataset.name, checked.dataset.params, request.primary_spec, request.config
+            checked.dataset.name,
+            checked.dataset.params,
+            request.primary_spec,
+            request.config,
+            request.mode,
         ),
         lineage=request.lineage,
         status=status,

@@ -64,8 +64,11 @@ def default_run_name(
     params: dict[str, Any],
     spec: ModelSpec | dict[str, Any],
     config: TrainConfig | dict[str, Any],
+    mode: str = "supervised",
 ) -> str:
-    """The name a run gets unless the user gives one."""
-    return " · ".join(
-        [dataset_title(dataset, params), model_summary(spec), *option_changes(config)]
-    )
+    """The name a run gets unless the user gives one; a mode other than supervised learning
+    is named after the dataset ("digits · vae · MLP 64 · ...")."""
+    parts = [dataset_title(dataset, params)]
+    if mode != "supervised":
+        parts.append(mode)
+    return " · ".join([*parts, model_summary(spec), *option_changes(config)])

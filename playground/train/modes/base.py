@@ -44,6 +44,12 @@ class TrainingMode:
     draws_boundary: ClassVar[bool] = False
     # The loss against the labels, for modes that have one: it gives the run a chance level.
     objective: Objective | None = None
+    # The mode's options (mode_options) with their defaults, and the allowed values of those
+    # that are a choice: the app draws one widget per option from these.
+    option_defaults: ClassVar[dict[str, Any]] = {}
+    option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
+    # Starting stacks (layer shorthand) per module, for the Build page; "" = none offered.
+    default_stacks: ClassVar[dict[str, str]] = {}
 
     def __init__(self, trainer: Trainer, options: Mapping[str, Any]) -> None:
         self.trainer = trainer

@@ -1,0 +1,125 @@
+"""The Build page for modes with several modules (autoencoders, GANs): one tab per module with
+its stack as editable shorthand and its own shape table, the mode's options, and "mirror the
+encoder" for decoders. The supervised page keeps its richer one-stack editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from playground.data import Dataset
+from playground.errors import PlaygroundError
+from playground.markup import escape_markdown
+from playground.model import ModelCheck, ModelSpec, check_model_partial
+from playground.model.mirror import mirror_layers
+from playground.model.shorthand import format_layers, parse_layers
+from playground.train.modes import get_mode
+from ui.shape_table import shape_rows
+from ui.widgets import typed_input
+
+
+def mode_options(mode: str) -> dict[str, Any]:
+    """The session's options for `mode`, drawn as widgets (defaults from the mode)."""
+    cls = get_mode(mode)
+    saved = st.session_state.setdefault("mode_options", {}).get(mode, {})
+    chosen: dict[str, Any] = {}
+    names = list(cls.option_defaults)
+    columns = st.columns(min(len(names), 4) or 1)
+    for i, name in enumerate(names):
+        default = cls.option_defaults[name]
+        value = saved.get(name, default)
+        label, key = name.replace("_", " "), f"mode_{mode}_{name}"
+        with columns[i % len(columns)]:
+            if name in cls.option_choices:
+                options = list(cls.option_choices[name])
+                index = options.index(value) if value in options else 0
+                chosen[name] = st.selectbox(label, options, index=index, key=key)
+            elif default is None:
+                chosen[name] = typed_input(label, int | None, value, key)
+            else:
+                chosen[name] = typed_input(label, type(default), value, key)
+    st.session_state["mode_options"][mode] = chosen
+    return chosen
+
+
+def module_layers(mode: str) -> dict[str, list[dict[str, Any]]]:
+    """The session's stack per module of `mode`, starting from the mode's default stacks."""
+    cls = get_mode(mode)
+    stacks = st.session_state.setdefault("module_layers", {}).setdefault(mode, {})
+    for name in cls.module_names:
+        if name not in stacks:
+            text = cls.default_stacks.get(name, "linear")
+            stacks[name] = parse_layers(text).model_dump()["layers"]
+    return stacks
+
+
+def module_checks(dataset: Dataset, mode: str, options: dict[str, Any]) -> dict[str, ModelCheck]:
+    """Each module's check against what the mode feeds it; errors name the module."""
+    cls = get_mode(mode)
+    stacks = module_layers(mode)
+    specs = {}
+    for name in cls.module_names:
+        try:
+            specs[name] = ModelSpec.parse({"layers": stacks[name]})
+        except PlaygroundError:
+            specs[name] = ModelSpec.parse({"layers": []})  # its own check reports the error
+    signatures = cls.signatures(dataset, specs, options)
+    return {
+        name: check_model_partial({"layers": stacks[name]}, signatures[name])
+        for name in cls.module_names
+    }
+
+
+def module_editor(dataset: Dataset, mode: str) -> bool:
+    """Options, then one tab per module (its shorthand, shape table and errors naming the
+    module); returns whether every module checks."""
+    st.subheader("Options")
+    try:
+        options = mode_options(mode)
+    except PlaygroundError as exc:
+        st.error(escape_markdown(str(exc), streamlit=True), icon="🔴")
+        return False
+    stacks = module_layers(mode)
+    tables = {}
+    for name, tab in zip(stacks, st.tabs(list(stacks)), strict=True):
+        with tab:
+            left, right = st.columns([3, 2])
+            key = f"stack_{mode}_{name}"
+            if (
+                name == "decoder"
+                and "encoder" in stacks
+                and left.button(
+                    "Mirror the encoder", key=f"mirror_{mode}", help="Its widths in reverse."
+                )
+            ):
+                stacks[name] = mirror_layers(stacks["encoder"])
+                st.session_state[key] = format_layers(ModelSpec.parse({"layers": stacks[name]}))
+                st.rerun()
+            text = left.text_area(
+                f"{name} layers (shorthand)",
+                value=format_layers(ModelSpec.parse({"layers": stacks[name]})),
+                key=key,
+                help="e.g. linear:64 relu linear — the last layer's size is set by the mode",
+            )
+            try:
+                stacks[name] = parse_layers(text).model_dump()["layers"]
+            except PlaygroundError as exc:
+                left.error(f"{name}: {escape_markdown(str(exc), streamlit=True)}", icon="🔴")
+            tables[name] = right.container()
+    # Checked after every text box is read, so each table shows the stack as typed now.
+    try:
+        checks = module_checks(dataset, mode, options)
+    except PlaygroundError as exc:
+        st.error(escape_markdown(str(exc), streamlit=True), icon="🔴")
+        return False
+    for name, check in checks.items():
+        with tables[name]:
+            st.dataframe(shape_rows(check), hide_index=True)
+            st.metric(f"{name} parameters", f"{sum(r.params for r in check.ok_rows()):,}")
+            if check.error is not None:
+                st.error(f"{name}: {escape_markdown(str(check.error), streamlit=True)}", icon="🔴")
+    ok = all(c.error is None for c in checks.values())
+    if not ok:
+        st.caption("Training is disabled until every module checks.")
+    return ok
