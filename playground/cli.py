@@ -61,6 +61,34 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--preset", help="a preset: mlp, residual_mlp, cnn, lstm, lstm_tokens, transformer"
     )
+    modes = train.add_argument_group("mode (autoencoders, GANs: several modules)")
+    modes.add_argument(
+        "--mode",
+        default="supervised",
+        help="supervised (default), autoencoder, denoising, vae or gan (see playground.train.modes)",
+    )
+    modes.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="NAME=LAYERS",
+        help='one module\'s layers, e.g. --module "encoder=flatten linear:64 relu linear" '
+        "(repeatable; modules not given start from the mode's default stack)",
+    )
+    modes.add_argument(
+        "--mode-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a mode option, e.g. latent=2, noise=0.3, kl_weight=1, loss=wasserstein_gp",
+    )
+    modes.add_argument(
+        "--module-lr",
+        action="append",
+        default=[],
+        metavar="NAME=LR",
+        help="a module's own learning rate, e.g. discriminator=0.0004 (repeatable)",
+    )
     opts = train.add_argument_group("training")
     for name, field in TrainConfig.model_fields.items():
         flag = "--" + name.replace("_", "-")
@@ -140,6 +168,58 @@ def _value(raw: str) -> Any:
         return raw
 
 
+def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
+    """NAME=VALUE arguments as a dict; a malformed one is a clear error."""
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise PlaygroundError(
+                f"{flag} {item!r} is not NAME=VALUE.", f"Example: {flag} {example}"
+            )
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _mode_request(
+    args: argparse.Namespace, dataset: str, params: dict[str, Any], config: TrainConfig
+) -> Any:
+    """A run request for a mode of several modules: each module's layers from --module or the
+    mode's default stack, its options from --mode-option, per-module rates from --module-lr."""
+    from playground.model.shorthand import parse_layers
+    from playground.runs import RunRequest
+    from playground.train.modes import get_mode
+
+    mode = get_mode(args.mode)
+    given = _pairs(args.module, "--module", '"encoder=linear:64 relu linear"')
+    modules = {
+        name: parse_layers(given.get(name) or mode.default_stacks.get(name, "linear"))
+        for name in mode.module_names
+    }
+    unknown = [n for n in given if n not in mode.module_names]
+    if unknown:
+        raise PlaygroundError(
+            f"Mode {args.mode!r} has no module named {', '.join(map(repr, unknown))}.",
+            f"Its modules: {', '.join(mode.module_names)}.",
+        )
+    options = {
+        k: _value(v) for k, v in _pairs(args.mode_option, "--mode-option", "latent=2").items()
+    }
+    rates = _pairs(args.module_lr, "--module-lr", "discriminator=0.0004")
+    return RunRequest.parse(
+        {
+            "dataset": dataset,
+            "dataset_params": params,
+            "modules": modules,
+            "config": config,
+            "mode": args.mode,
+            "mode_options": options,
+            "module_configs": {name: {"lr": _value(lr)} for name, lr in rates.items()},
+            "name": args.name,
+        }
+    )
+
+
 def _dataset_args(args: argparse.Namespace, store) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
     for item in args.param:
@@ -196,16 +276,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         for k, v in vars(args).items()
         if k in TrainConfig.model_fields and v is not None
     }
-    request = RunRequest.supervised(
-        dataset_name, dataset_params, spec, TrainConfig.parse(options), name=args.name
-    )
+    config = TrainConfig.parse(options)
+    if args.mode == "supervised":
+        request = RunRequest.supervised(dataset_name, dataset_params, spec, config, name=args.name)
+    else:
+        request = _mode_request(args, dataset_name, dataset_params, config)
     checked = check_request(request)
     ds = checked.dataset
     print(
         f"dataset {ds.name}: {ds.task}, input {tuple(ds.input_shape)}, "
         f"{len(ds.train)}/{len(ds.val)}/{len(ds.test)} train/val/test"
     )
-    print(next(iter(checked.modules.values())).format_table())
+    for name, built in checked.modules.items():
+        if len(checked.modules) > 1:
+            print(f"{name}:")
+        print(built.format_table())
     print(f"device {resolve_device(request.config.device)}")
     callbacks = [] if args.quiet else [ProgressBar()]
     start = time.perf_counter()

@@ -12,6 +12,7 @@ from playground.data import Dataset
 from playground.errors import PlaygroundError
 from playground.markup import escape_markdown
 from playground.model import ModelCheck, ModelSpec, check_model_partial
+from playground.model.export_modules import export_module_sources
 from playground.model.mirror import mirror_layers
 from playground.model.shorthand import format_layers, parse_layers
 from playground.train.modes import get_mode
@@ -122,4 +123,12 @@ def module_editor(dataset: Dataset, mode: str) -> bool:
     ok = all(c.error is None for c in checks.values())
     if not ok:
         st.caption("Training is disabled until every module checks.")
-    return ok
+        return False
+    specs = {name: ModelSpec.parse({"layers": layers}) for name, layers in stacks.items()}
+    sources = export_module_sources(mode, dataset, specs, options)
+    st.caption("PyTorch source of each module (a stored run's weights load into them):")
+    for column, (file_name, source) in zip(st.columns(len(sources)), sources.items(), strict=True):
+        column.download_button(
+            file_name, source, file_name=file_name, mime="text/x-python", on_click="ignore"
+        )
+    return True
