@@ -39,6 +39,7 @@ class JobSnapshot:
     final_metrics: dict[str, float] = field(default_factory=dict)
     queue_position: int | None = None
     boundary: Any = None  # analysis.boundary.BoundaryGrid for 2D datasets, else None
+    view: Any = None  # the mode's own live view (TrainingMode.live_view), e.g. a GAN's field
     labels: dict[str, str] = field(default_factory=dict)  # gradient-norm key -> layer label
     # False until the run's last update (final metrics, weights, final status) is stored.
     settled: bool = True
@@ -85,6 +86,7 @@ class LiveRun:
         self.records: list[dict[str, Any]] = []
         self.final_metrics: dict[str, float] = {}
         self.boundary: Any = None
+        self.view: Any = None
         self.settled = False
         self.ended_at: float | None = None
         self._lock = threading.Lock()
@@ -105,6 +107,7 @@ class LiveRun:
                 self.final_metrics = dict(update.final_metrics)
             self.score_name = update.live.get("score_name", self.score_name)
             self.boundary = update.live.get("boundary", self.boundary)
+            self.view = update.live.get("view", self.view)
             if update.final:
                 self.settled = True
                 self.ended_at = time.time()
@@ -149,6 +152,7 @@ class LiveRun:
                 final_metrics=dict(self.final_metrics),
                 queue_position=queue_position if status == "queued" else None,
                 boundary=self.boundary,
+                view=self.view,
                 labels=dict(self.labels),
                 settled=self.settled,
             )

@@ -102,6 +102,9 @@ class RunReporter(Callback):
             grid = _boundary(trainer)
             if grid is not None:
                 update.live["boundary"] = grid
+            view = trainer.mode.live_view()
+            if view is not None:
+                update.live["view"] = view
         self._pending = RunUpdate(self.run_id)
         self._last_flush = time.monotonic()
         self.sink(update)

@@ -130,6 +130,12 @@ class TrainingMode:
             return None
         return self.objective.chance_loss(self.trainer.dataset.train.y.to(self.trainer.device))
 
+    def live_view(self) -> Any:
+        """What the app draws of this mode while it trains (plain picklable data: it travels
+        from the worker with each update), computed in the worker at most every flush; None
+        for nothing beyond the curves. E.g. a GAN's discriminator field and fake samples."""
+        return None
+
     def lr(self) -> float:
         """The learning rate shown in the curves: the first module's."""
         optimizer = next(iter(self.trainer.optimizers.values()))
