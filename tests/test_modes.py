@@ -41,8 +41,8 @@ def two_module_request(**fields) -> RunRequest:
 def test_modes_are_a_registry_of_training_modes() -> None:
     assert {"supervised", "alternating"} <= set(MODES)
     assert all(issubclass(m, TrainingMode) and m.name == n for n, m in MODES.items())
-    with pytest.raises(TrainingError, match="Unknown training mode 'gan'"):
-        check_request(RunRequest.supervised("xor", {}, ENCODER, mode="gan"))
+    with pytest.raises(TrainingError, match="Unknown training mode 'diffusion'"):
+        check_request(RunRequest.supervised("xor", {}, ENCODER, mode="diffusion"))
 
 
 def test_a_two_module_mode_trains_stores_and_loads_both_modules(store: RunStore) -> None:
