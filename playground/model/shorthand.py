@@ -117,6 +117,10 @@ def _parse_layer(token: str, index: int) -> dict[str, Any]:
     return layer
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _value(raw: str) -> Any:
     try:
         return json.loads(raw)
@@ -133,6 +137,13 @@ def format_layers(spec: ModelSpec) -> str:
             inner = format_layers(ModelSpec(layers=layer.layers))  # type: ignore[attr-defined]
             parts.append(f"residual[{inner}]")
             continue
-        values = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in data.items()]
+        # The kind's leading positional values are written bare ("linear:32"), as people type
+        # them; the rest by name.
+        values = []
+        for name in POSITIONAL.get(layer.kind, ()):
+            if name not in data:
+                break
+            values.append(_text(data.pop(name)))
+        values += [f"{k}={_text(v)}" for k, v in data.items()]
         parts.append(":".join([layer.kind, *values]))
     return " ".join(parts)

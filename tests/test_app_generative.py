@@ -1,0 +1,99 @@
+"""AppTests of generative runs in the app: the Build page's modules, training from the Train
+page, and the Generative page's views with the numbers they plot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from playground.data import load_dataset
+from playground.jobs import JobRegistry
+from playground.runs import RunRequest
+from tests.app_helpers import open_page, wait_for
+from tests.test_app_analysis import _numbers
+
+DIGITS = {"name": "digits", "params": {}}
+ENCODER = {
+    "layers": [
+        {"kind": "flatten"},
+        {"kind": "linear", "out_features": 32},
+        {"kind": "relu"},
+        {"kind": "linear"},
+    ]
+}
+DECODER = {"layers": [{"kind": "linear", "out_features": 32}, {"kind": "relu"}, {"kind": "linear"}]}
+
+
+def _figures(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def test_the_build_page_edits_each_module_and_mirrors_the_encoder(registry: JobRegistry) -> None:
+    at = open_page("build", dataset=DIGITS)
+    at.radio[0].set_value("autoencoder").run()
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["encoder", "decoder"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"encoder parameters", "decoder parameters"} <= set(metrics)
+    # A bad decoder names its module and layer; training is disabled.
+    at.text_area(key="stack_autoencoder_decoder").input("conv2d:4 linear").run()
+    assert any(e.value.startswith("decoder: ") and "conv2d" in e.value for e in at.error)
+    assert at.session_state["spec_valid"] is False
+    # "Mirror the encoder" writes the decoder from the encoder's widths.
+    at.text_area(key="stack_autoencoder_encoder").input("flatten linear:48 tanh linear").run()
+    at.button(key="mirror_autoencoder").click().run()
+    assert at.text_area(key="stack_autoencoder_decoder").value == "linear:48 tanh linear"
+    assert at.session_state["spec_valid"] is True
+
+
+def test_the_train_page_trains_the_chosen_mode(registry: JobRegistry) -> None:
+    at = open_page(
+        "train",
+        dataset=DIGITS,
+        mode="autoencoder",
+        module_layers={"autoencoder": {"encoder": ENCODER["layers"], "decoder": DECODER["layers"]}},
+        mode_options={"autoencoder": {"latent": 2, "anomaly_class": None}},
+        config={"epochs": 2},
+    )
+    assert at.text_input(key="run_name").placeholder.startswith("digits · autoencoder · MLP")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    job_id = at.session_state["job_id"]
+    wait_for(registry.get(job_id))
+    record = registry.store.get_run(job_id)
+    assert record.status == "completed" and record.mode == "autoencoder"
+    assert set(record.module_specs) == {"encoder", "decoder"}
+    assert "test_recon" in record.final_metrics
+
+
+@pytest.fixture
+def autoencoder_run(registry: JobRegistry) -> str:
+    job = registry.submit(
+        RunRequest.parse(
+            {
+                "dataset": "digits",
+                "modules": {"encoder": ENCODER, "decoder": DECODER},
+                "config": {"epochs": 3},
+                "mode": "autoencoder",
+                "mode_options": {"latent": 2, "anomaly_class": 0},
+            }
+        )
+    )
+    wait_for(job)
+    return job.id
+
+
+def test_the_generative_page_shows_codes_reconstructions_and_the_anomaly_roc(
+    registry: JobRegistry, autoencoder_run: str
+) -> None:
+    at = open_page("generative", job_id=autoencoder_run)
+    assert not at.exception and at.title[0].value == "Generative"
+    figures = _figures(at)
+    test_size = len(load_dataset("digits").test)
+    latent = next(f for f in figures if "latent space" in json.dumps(f["layout"].get("title", {})))
+    assert sum(len(_numbers(t["x"])) for t in latent["data"]) == test_size
+    assert len(latent["data"]) == 10  # one trace per digit class
+    assert any("grid of codes" in f["layout"].get("title", {}).get("text", "") for f in figures)
+    anomaly = next(f for f in figures if any(t.get("type") == "histogram" for t in f["data"]))
+    assert "AUC" in json.dumps(anomaly["layout"])
+    assert any("held out of training" in c.value for c in at.caption)
