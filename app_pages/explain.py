@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from playground.analysis.autoencoder import anomaly_model
 from playground.charts import explain as charts
 from playground.explain import api, trust
 from playground.explain.base import ExplainRequest
@@ -44,8 +45,22 @@ if loaded is None:
     st.stop()
 run_id = loaded.record.id
 dataset = loaded.dataset
-ctx = ExplainContext.of(run_id, dataset, loaded.built)
-methods = {m.name: m for m in api.available_methods(ctx)}
+built = loaded.built
+if loaded.record.mode in ("autoencoder", "denoising", "vae"):
+    # An autoencoder has no labels to explain: its reconstruction error is the output, so the
+    # attributions say which pixels or columns make a sample look anomalous.
+    built = anomaly_model(loaded.modules["encoder"], loaded.modules["decoder"])
+    st.info(
+        "This is an autoencoder run: the explained output is each sample's reconstruction "
+        "error, its anomaly score. Positive attributions push a sample towards looking "
+        "anomalous."
+    )
+ctx = ExplainContext.of(
+    f"{run_id}-anomaly" if built is not loaded.built else run_id, dataset, built
+)
+methods = {
+    m.name: m for m in api.available_methods(ctx) if built is loaded.built or not m.needs_layer
+}
 if "shap_permutation" in methods:
     warm_up_permutation()
 if not methods:
@@ -155,7 +170,7 @@ with tab_sample:
         format_func=lambda i: f"test row {attr.sample_indices[i]}",
         key="sample",
     )
-    sample_view(attr, dataset, int(position), loaded.built)
+    sample_view(attr, dataset, int(position), loaded.built if built is loaded.built else None)
 with tab_trust:
     checks_view(attr)
     st.subheader("Do the methods agree?")

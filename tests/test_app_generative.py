@@ -97,3 +97,18 @@ def test_the_generative_page_shows_codes_reconstructions_and_the_anomaly_roc(
     anomaly = next(f for f in figures if any(t.get("type") == "histogram" for t in f["data"]))
     assert "AUC" in json.dumps(anomaly["layout"])
     assert any("held out of training" in c.value for c in at.caption)
+
+
+def test_explain_attributes_the_anomaly_score_of_an_autoencoder(
+    registry: JobRegistry, autoencoder_run: str
+) -> None:
+    from tests.test_app_analysis import _explain
+
+    at = open_page("explain", job_id=autoencoder_run)
+    assert any("reconstruction error" in i.value for i in at.info)
+    assert "grad_cam" not in at.selectbox(key="method").options  # no layers to map
+    at.number_input(key="rows").set_value(8).run()
+    at = _explain(at)
+    assert not at.exception
+    # Integrated Gradients on the scalar score adds up to score(x) - score(baseline).
+    assert any("Completeness" in s.value for s in at.success), [w.value for w in at.warning]

@@ -227,3 +227,19 @@ def _pca2(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = variance.sum()
     ratio = variance[:2] / total if total > 0 else np.zeros(2)
     return centred @ axes.T, ratio
+
+
+def anomaly_model(encoder: BuiltModel, decoder: BuiltModel) -> BuiltModel:
+    """The anomaly score as a model with one output, for the explanation methods: attributions
+    then say which input features make a sample look anomalous. It has no layer rows, so only
+    methods on the input apply (not Grad-CAM or conductance)."""
+    score = AnomalyScore(encoder, decoder)
+    params = encoder.total_params + decoder.total_params
+    return BuiltModel(
+        module=score,  # type: ignore[arg-type]  # any module with (B, *input) -> (B,)
+        rows=[],
+        input_shape=encoder.input_shape,
+        output_shape=(1,),
+        total_params=params,
+        trainable_params=params,
+    )
