@@ -213,3 +213,65 @@ def gaussian_bumps(n_samples: int = 800, noise: float = 0.05, seed: int = 0) -> 
     params = {"n_samples": n_samples, "noise": noise, "seed": seed}
     points = gaussian_bumps_points(n_samples, noise, seed)
     return _build("gaussian_bumps", points, "regression", params, None, BUMPS)
+
+
+# Mixtures of Gaussians for GANs: each mode is a class, so a generator's mode coverage can be
+# counted against the labels (a mode's centre is its class mean).
+
+
+def _mixture(rng: np.random.Generator, centres: np.ndarray, n: int, std: float) -> Arrays:
+    """n points spread evenly over the centres (label = centre index), N(centre, std^2 I)."""
+    y = np.arange(n) % len(centres)
+    return centres[y] + rng.normal(0.0, std, size=(n, 2)), y
+
+
+def _check_std(std: float) -> None:
+    if not std > 0:
+        raise DatasetError(f"std={std} must be positive.", "Try 0.05.")
+
+
+RING_MODES = 8
+RING = (
+    "Eight Gaussians on a circle of radius 1, one class each: the classic GAN mode-collapse test."
+)
+
+
+def ring_centres() -> np.ndarray:
+    """The ring's mode centres (8, 2), mode k at angle k x 45 degrees."""
+    angle = 2 * np.pi * np.arange(RING_MODES) / RING_MODES
+    return np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+@register_dataset(
+    "ring", title="Ring of 8 Gaussians", kind="toy2d", task="multiclass", description=RING
+)
+def ring(n_samples: int = 1000, std: float = 0.05, seed: int = 0) -> Dataset:
+    check_n_samples(n_samples)
+    _check_std(std)
+    params = {"n_samples": n_samples, "std": std, "seed": seed}
+    points = _mixture(np.random.default_rng(seed), ring_centres(), n_samples, std)
+    names = [f"{45 * k}°" for k in range(RING_MODES)]
+    return _build("ring", points, "multiclass", params, names, RING)
+
+
+GRID_SIDE = 5
+GRID = "A 5x5 grid of Gaussians 0.5 apart, one class each: 25 modes for a generator to cover."
+
+
+def grid_centres() -> np.ndarray:
+    """The grid's mode centres (25, 2), row by row from (-1, -1) to (1, 1)."""
+    ticks = np.linspace(-1.0, 1.0, GRID_SIDE)
+    return np.array([(a, b) for b in ticks for a in ticks])
+
+
+@register_dataset(
+    "gaussian_grid", title="Grid of 25 Gaussians", kind="toy2d", task="multiclass", description=GRID
+)
+def gaussian_grid(n_samples: int = 2000, std: float = 0.05, seed: int = 0) -> Dataset:
+    check_n_samples(n_samples)
+    _check_std(std)
+    params = {"n_samples": n_samples, "std": std, "seed": seed}
+    centres = grid_centres()
+    points = _mixture(np.random.default_rng(seed), centres, n_samples, std)
+    names = [f"({a:g}, {b:g})" for a, b in centres]
+    return _build("gaussian_grid", points, "multiclass", params, names, GRID)
