@@ -66,6 +66,9 @@ class Job:
     def stop(self) -> None:
         self.control.stop()
 
+    def step_once(self) -> None:
+        self.control.step_once()
+
     def snapshot(self, queue_position: int | None = None) -> JobSnapshot:
         return self.live.snapshot(queue_position)
 

@@ -235,3 +235,25 @@ def test_bad_training_options_are_clear(xor) -> None:
         Trainer(xor, MLP, TrainConfig(loss="mse"))
     with pytest.raises(TrainingError, match="Nesterov"):
         Trainer(xor, MLP, TrainConfig(optimizer="sgd", momentum=0.0, nesterov=True))
+
+
+def test_one_step_per_click_takes_exactly_one_step_and_pauses_again(xor) -> None:
+    control = RunControl()
+    gate = _StepGate(at_step=3)
+    trainer = Trainer(
+        xor, MLP, TrainConfig(epochs=1000, batch_size=8), callbacks=[gate], control=control
+    )
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    assert gate.reached.wait(10)
+    control.pause()
+    time.sleep(0.2)
+    held = trainer.state.step
+    for click in range(1, 4):
+        control.step_once()
+        time.sleep(0.2)
+        assert trainer.state.step == held + click  # one step per click, no more
+        assert trainer.state.status == "paused" and control.paused
+    control.stop()
+    worker.join(10)
+    assert trainer.state.status == "stopped"

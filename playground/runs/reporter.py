@@ -98,7 +98,9 @@ class RunReporter(Callback):
         if update.status is None:
             update.status = state.status
             update.message = state.message
-        if boundary and self.live_boundary and (update.rows or update.final):
+        # A pause shows the state it paused in (after a single step, say) without a new epoch.
+        fresh = update.rows or update.final or update.status == "paused"
+        if boundary and self.live_boundary and fresh:
             grid = _boundary(trainer)
             if grid is not None:
                 update.live["boundary"] = grid

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-RUN, PAUSE, STOP = 0, 1, 2
+# STEP: take one step, then pause again (the GAN Lab's "one step per click").
+RUN, PAUSE, STOP, STEP = 0, 1, 2, 3
 POLL_SECONDS = 0.02
 
 
@@ -35,6 +36,11 @@ class RunControl:
 
     def stop(self) -> None:
         self._write(STOP)  # also wakes a paused trainer, which then stops
+
+    def step_once(self) -> None:
+        """Let a paused run take exactly one training step, then pause again."""
+        if self._read() != STOP:
+            self._write(STEP)
 
     @property
     def paused(self) -> bool:
@@ -63,12 +69,17 @@ class RunControl:
             return
         if code == STOP:
             raise StopRequested
+        if code == STEP:
+            self._write(PAUSE)  # this step goes ahead; the next checkpoint pauses again
+            return
         if on_pause:
             on_pause()
         while (code := self._read()) == PAUSE:
             self.wait_while_paused()
         if code == STOP:
             raise StopRequested
+        if code == STEP:
+            self._write(PAUSE)
         if on_resume:
             on_resume()
 
