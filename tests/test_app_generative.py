@@ -112,3 +112,29 @@ def test_explain_attributes_the_anomaly_score_of_an_autoencoder(
     assert not at.exception
     # Integrated Gradients on the scalar score adds up to score(x) - score(baseline).
     assert any("Completeness" in s.value for s in at.success), [w.value for w in at.warning]
+
+
+def test_the_generative_page_draws_the_gan_lab_view_of_a_ring_gan(registry: JobRegistry) -> None:
+    mlp = {"layers": [{"kind": "linear", "out_features": 32}, {"kind": "relu"}, {"kind": "linear"}]}
+    job = registry.submit(
+        RunRequest.parse(
+            {
+                "dataset": "ring",
+                "dataset_params": {"n_samples": 400},
+                "modules": {"generator": mlp, "discriminator": mlp},
+                "config": {"epochs": 3, "lr": 0.001},
+                "mode": "gan",
+                "mode_options": {"noise": 2, "loss": "least_squares"},
+            }
+        )
+    )
+    wait_for(job)
+    at = open_page("generative", job_id=job.id)
+    assert not at.exception
+    figures = _figures(at)
+    field = next(f for f in figures if any(t.get("type") == "heatmap" for t in f["data"]))
+    names = [t.get("name") for t in field["data"]]
+    assert {"real", "generated", "generator's push"} <= set(names)
+    assert "of 8 modes covered" in field["layout"]["title"]["text"]
+    bars = next(f for f in figures if any(t.get("type") == "bar" for t in f["data"]))
+    assert len(_numbers(bars["data"][0]["y"])) == 8

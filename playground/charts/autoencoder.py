@@ -15,7 +15,7 @@ IMAGE_SCALE = "Greys"
 CELL_PIXELS = 90  # one image cell, so 8x8 digits stay legible
 
 
-def _image_rows(rows: Sequence[tuple[str, np.ndarray]], titles: Sequence[str]) -> go.Figure:
+def image_rows(rows: Sequence[tuple[str, np.ndarray]], titles: Sequence[str]) -> go.Figure:
     """Rows of images (each (K, C, H, W) or (K, H, W)), one subplot per image, square cells,
     a shared grey scale from 0 to 1 (digits' range)."""
     count = len(rows[0][1])
@@ -60,14 +60,14 @@ def reconstruction_grid(
     originals: np.ndarray, reconstructions: np.ndarray, titles: Sequence[str]
 ) -> go.Figure:
     """Images: originals on the top row, their reconstructions below."""
-    return _image_rows([("original", originals), ("rebuilt", reconstructions)], titles)
+    return image_rows([("original", originals), ("rebuilt", reconstructions)], titles)
 
 
 def interpolation_strip(images: np.ndarray) -> go.Figure:
     """Decoded images along the straight line between two codes, start to end."""
     steps = len(images)
     titles = ["start", *[""] * (steps - 2), "end"] if steps > 1 else ["start"]
-    return _image_rows([("decoded", images)], titles)
+    return image_rows([("decoded", images)], titles)
 
 
 def latent_scatter(

@@ -16,6 +16,7 @@ from playground.store.update import RunUpdate
 SNAPSHOT_RECORDS = 400  # step records a snapshot carries (the newest)
 KEPT_RECORDS = 2000  # step records kept in memory per run
 RATE_EPOCHS = 10  # epochs the shown samples/s is averaged over
+KEPT_VIEWS = 8  # rows of image samples over time a run keeps
 
 
 @dataclass
@@ -40,6 +41,8 @@ class JobSnapshot:
     queue_position: int | None = None
     boundary: Any = None  # analysis.boundary.BoundaryGrid for 2D datasets, else None
     view: Any = None  # the mode's own live view (TrainingMode.live_view), e.g. a GAN's field
+    # (epoch, images) of past views that carry images, oldest first: a GAN's samples over time.
+    view_history: list[tuple[int, Any]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # gradient-norm key -> layer label
     # False until the run's last update (final metrics, weights, final status) is stored.
     settled: bool = True
@@ -87,6 +90,7 @@ class LiveRun:
         self.final_metrics: dict[str, float] = {}
         self.boundary: Any = None
         self.view: Any = None
+        self.view_history: list[tuple[int, Any]] = []
         self.settled = False
         self.ended_at: float | None = None
         self._lock = threading.Lock()
@@ -107,10 +111,25 @@ class LiveRun:
                 self.final_metrics = dict(update.final_metrics)
             self.score_name = update.live.get("score_name", self.score_name)
             self.boundary = update.live.get("boundary", self.boundary)
-            self.view = update.live.get("view", self.view)
+            if "view" in update.live:
+                self.view = update.live["view"]
+                self._remember(self.view, update.epoch)
             if update.final:
                 self.settled = True
                 self.ended_at = time.time()
+
+    def _remember(self, view: Any, epoch: int) -> None:
+        """Keep image samples over time: at most KEPT_VIEWS rows, evenly thinned."""
+        images = view.get("samples") if isinstance(view, dict) else None
+        if images is None or getattr(images, "ndim", 0) != 4:
+            return
+        if self.view_history and self.view_history[-1][0] == epoch:
+            self.view_history[-1] = (epoch, images)
+            return
+        self.view_history.append((epoch, images))
+        if len(self.view_history) > KEPT_VIEWS:
+            # Drop every other of the older rows; the newest stays.
+            del self.view_history[1:-1:2]
 
     def end(self, status: str, message: str) -> None:
         """Ended from outside (worker lost, server stopping)."""
@@ -153,6 +172,7 @@ class LiveRun:
                 queue_position=queue_position if status == "queued" else None,
                 boundary=self.boundary,
                 view=self.view,
+                view_history=list(self.view_history),
                 labels=dict(self.labels),
                 settled=self.settled,
             )
