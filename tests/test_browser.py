@@ -331,3 +331,41 @@ def test_every_page_works_as_a_fresh_servers_first_request(tmp_path: Path, page,
             page.wait_for_timeout(1500)  # let the script finish: an exception would show now
             assert page.locator('[data-testid="stException"]').count() == 0, target
             page.context.clear_cookies()
+
+
+def test_a_gan_on_the_ring_trains_from_the_app_and_its_heat_map_updates(
+    server: str, page, tmp_path: Path
+) -> None:
+    pg = page
+    pg.goto(server)
+    pg.get_by_role("heading", name="Data").wait_for()
+    pg.locator('[data-testid="stSelectbox"]').first.click()
+    pg.keyboard.type("Ring of 8")
+    pg.keyboard.press("Enter")
+    pg.get_by_text("Input shape").wait_for()
+    pg.get_by_role("link", name="Build").first.click()
+    pg.get_by_text("GAN: a generator learns", exact=False).first.click()
+    pg.get_by_role("tab", name="discriminator").wait_for(timeout=60_000)
+    pg.get_by_role("link", name="Train").first.click()
+    for label, value in (("epochs", "3000"), ("learning rate", "0.001")):
+        field = pg.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        pg.wait_for_timeout(500)
+    pg.get_by_role("button", name="Start training").click()
+    pg.get_by_text(re.compile(r"^Run \S+ · running · epoch [1-9]")).first.wait_for(timeout=90_000)
+    run_id = _progress_text(pg).split()[1]
+    pg.get_by_role("link", name="Generative").first.click()
+    heat = pg.locator('[data-testid="stPlotlyChart"] .heatmaplayer image').first
+    heat.wait_for(timeout=60_000)
+    first = heat.get_attribute("href")
+    # The worker sends a new field with each update; the picture must change while it trains.
+    deadline = time.time() + 60
+    while time.time() < deadline and heat.get_attribute("href") == first:
+        pg.wait_for_timeout(500)
+    assert heat.get_attribute("href") != first
+    assert pg.get_by_text(re.compile(r"of 8 modes covered")).count() >= 1
+    # One step per click: pausing offers the step button.
+    pg.get_by_role("button", name="Pause to step").click()
+    pg.get_by_role("button", name="One step").wait_for(timeout=30_000)
+    assert run_id in pg.url or pg.get_by_text(run_id).count() >= 1
