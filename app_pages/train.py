@@ -280,4 +280,6 @@ with live_area:
             "Press **Start training** (the options are below). Progress updates every second, "
             "the curves every two seconds."
         )
-next_step("train")
+next_step(
+    "train" if st.session_state.get("mode", "supervised") == "supervised" else "train_generative"
+)

@@ -81,6 +81,12 @@ def module_editor(dataset: Dataset, mode: str) -> bool:
     except PlaygroundError as exc:
         st.error(escape_markdown(str(exc), streamlit=True), icon="🔴")
         return False
+    if mode == "vae":
+        st.caption(
+            "The encoder outputs twice the latent size: a mean and a log-variance per code "
+            "dimension. Training draws each code as mean + sigma × noise (the "
+            "reparameterisation), so the gradient reaches the encoder through the noise."
+        )
     stacks = module_layers(mode)
     tables = {}
     for name, tab in zip(stacks, st.tabs(list(stacks)), strict=True):

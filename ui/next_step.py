@@ -13,6 +13,11 @@ NEXT_STEPS: dict[str, tuple[str, str, str]] = {
     "inspect": ("app_pages/explain.py", "Next: explain its predictions", ":material/lightbulb:"),
     "explain": ("app_pages/fairness.py", "Next: audit it for fairness", ":material/balance:"),
     "fairness": ("app_pages/runs.py", "Next: compare this run with others", ":material/history:"),
+    "train_generative": (
+        "app_pages/generative.py",
+        "Next: look inside the generative model",
+        ":material/auto_awesome:",
+    ),
     "generative": ("app_pages/runs.py", "Next: compare this run with others", ":material/history:"),
 }
 
