@@ -35,25 +35,42 @@ if loaded is None:
 run_id = loaded.record.id
 version = weights_version(run_id)
 dataset = loaded.dataset
+# A run of several modules (an autoencoder, a GAN) is inspected one module at a time: those
+# the data flows into (an encoder, a discriminator); the others take codes or noise, which
+# the Generative page draws.
+supervised = loaded.record.mode == "supervised"
+fed = [n for n, b in loaded.modules.items() if tuple(b.input_shape) == tuple(dataset.input_shape)]
+module = None
+if not supervised:
+    module = st.sidebar.selectbox("Module", fed or list(loaded.modules), key="inspect_module")
+    st.caption(
+        f"A {loaded.record.mode} run: the {module} is shown. Its other modules' weights and "
+        "gradients are under Weights & gradients; the Generative page shows what it makes."
+    )
+built = loaded.modules[module] if module else loaded.built
+
+
+def _built(run, module: str | None):
+    return run.modules[module] if module else run.built
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the batch through every layer...")
-def _activations(run_id: str, version: int, split: str, rows: int):
+def _activations(run_id: str, version: int, split: str, rows: int, module: str | None):
     run = load_cached(run_id, version)
-    return layer_activations(run.built, run.dataset, split=split, max_rows=rows)
+    return layer_activations(_built(run, module), run.dataset, split=split, max_rows=rows)
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the sample through every layer...")
-def _sample(run_id: str, version: int, split: str, row: int):
+def _sample(run_id: str, version: int, split: str, row: int, module: str | None):
     """One row of the split on its own: its feature maps, whatever the batch size."""
     run = load_cached(run_id, version)
-    return layer_activations(run.built, run.dataset, indices=[row], split=split)
+    return layer_activations(_built(run, module), run.dataset, indices=[row], split=split)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing every neuron over the plane...")
-def _neurons(run_id: str, version: int, resolution: int):
+def _neurons(run_id: str, version: int, resolution: int, module: str | None):
     run = load_cached(run_id, version)
-    return neuron_maps(run.built, run.dataset, resolution=resolution)
+    return neuron_maps(_built(run, module), run.dataset, resolution=resolution)
 
 
 @st.cache_data(max_entries=8, show_spinner="Predicting the split...")
@@ -78,9 +95,11 @@ def _sample_name(split: str, row: int) -> str:
 
 # Only the views that apply to this run: neurons over the plane need 2-D data and hidden
 # layers, feature maps need (channels, height, width) outputs.
-map_rows = feature_map_rows(loaded.built)
-tab_names = ["Activations", "Weights & gradients", "Evaluation", "Representation"]
-if dataset.kind == "toy2d" and neuron_layers(loaded.built):
+map_rows = feature_map_rows(built)
+tab_names = ["Activations", "Weights & gradients"]
+if supervised:  # predictions against the labels
+    tab_names += ["Evaluation", "Representation"]
+if dataset.kind == "toy2d" and neuron_layers(built):
     tab_names.insert(1, "Neurons")
 tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
 
@@ -88,7 +107,7 @@ with tabs["Activations"]:
     left, right = st.columns(2)
     split = left.selectbox("Split", ["test", "val", "train"], key="act_split")
     rows = int(right.number_input("Batch size", 1, 2048, 256, key="act_rows"))
-    acts = _activations(run_id, version, split, rows)
+    acts = _activations(run_id, version, split, rows, module)
     relu = any(layer.dead_fraction is not None for layer in acts.layers)
     st.caption(
         f"{len(acts.rows)} rows of the {split} split through every layer."
@@ -108,7 +127,7 @@ with tabs["Activations"]:
                 f"Sample (row of the {split} split)", 0, n_split - 1, 0, key="act_ex"
             )
         )
-        sample = _sample(run_id, version, split, example)
+        sample = _sample(run_id, version, split, example, module)
         image = sample.example_input if dataset.kind == "image" else None
         st.plotly_chart(
             charts.feature_map_grid(
@@ -132,7 +151,7 @@ if "Neurons" in tabs:
         )
         resolution = st.slider("Resolution", 20, 80, 40, 10, key="neuron_res")
         st.plotly_chart(
-            charts.neuron_thumbnails(_neurons(run_id, version, resolution)),
+            charts.neuron_thumbnails(_neurons(run_id, version, resolution, module)),
             key="neurons",
             width="content",
         )
@@ -157,7 +176,13 @@ with tabs["Weights & gradients"]:
             kind = kinds[0]
             left.caption(f"{names[kind]} (the only values recorded for this run)")
         layers = histogram_layers(hist_rows, kind)
-        labels = {r.index: f"{r.index} {r.label}" for r in loaded.built.rows}
+        labels = {
+            (f"{name}.{r.index}" if not supervised else r.index): (
+                f"{name} {r.index} {r.label}" if not supervised else f"{r.index} {r.label}"
+            )
+            for name, b in loaded.modules.items()
+            for r in b.rows
+        }
         layer = right.selectbox(
             "Layer", layers, format_func=lambda i: labels.get(i, i), key="hist_layer"
         )
@@ -169,6 +194,10 @@ with tabs["Weights & gradients"]:
                 "that shrink towards zero layer after layer are vanishing; ones that spread ever "
                 "wider are exploding."
             )
+
+if not supervised:
+    next_step("inspect")
+    st.stop()
 
 with tabs["Evaluation"]:
     split = st.selectbox("Split", ["test", "val", "train"], key="eval_split")

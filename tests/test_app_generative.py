@@ -138,3 +138,16 @@ def test_the_generative_page_draws_the_gan_lab_view_of_a_ring_gan(registry: JobR
     assert "of 8 modes covered" in field["layout"]["title"]["text"]
     bars = next(f for f in figures if any(t.get("type") == "bar" for t in f["data"]))
     assert len(_numbers(bars["data"][0]["y"])) == 8
+
+
+def test_inspect_shows_an_autoencoder_module_by_module(
+    registry: JobRegistry, autoencoder_run: str
+) -> None:
+    at = open_page("inspect", job_id=autoencoder_run)
+    assert not at.exception
+    assert at.selectbox(key="inspect_module").value == "encoder"  # the module the data enters
+    assert [t.label for t in at.tabs] == ["Activations", "Weights & gradients"]
+    layers = at.selectbox(key="hist_layer").options
+    assert any(o.startswith("encoder ") for o in layers)
+    assert any(o.startswith("decoder ") for o in layers)
+    assert len(at.get("plotly_chart")) >= 2  # activations and a histogram over time
