@@ -78,3 +78,29 @@ def test_the_cli_names_a_wrong_module_and_option(tmp_path: Path, capsys) -> None
     )
     assert code != 0 and "'noise'" in out and "denoising" in out
     assert RunStore(tmp_path).list_runs() == []
+
+
+@pytest.mark.parametrize(("dataset", "mode"), [("digits", "autoencoder"), ("ring", "gan")])
+def test_the_report_has_a_generative_section(
+    tmp_path: Path, capsys, dataset: str, mode: str
+) -> None:
+    from playground.report import build_report, to_html
+
+    extra = ["--mode-option", "anomaly_class=0"] if mode == "autoencoder" else []
+    code, out = _train(tmp_path, capsys, "--dataset", dataset, "--mode", mode, *extra)
+    assert code == 0, out
+    run_id = out.strip().splitlines()[-1].split()[-1]
+    report = build_report(run_id, RunStore(tmp_path), explain_rows=8, n_boot=10)
+    titles = [s.title for s in report.sections]
+    assert titles.index("Generative model") == titles.index("Training") + 1
+    section = report.sections[titles.index("Generative model")]
+    assert set(section.tables[0].frame["module"]) == set(
+        load_run(run_id, RunStore(tmp_path)).modules
+    )
+    if mode == "autoencoder":
+        assert 0.0 <= section.facts["anomaly AUC (test split)"] <= 1.0
+        explained = report.sections[titles.index("Explanations")]
+        assert "reconstruction error" in explained.paragraphs[0]
+    else:
+        assert section.facts["modes covered"].endswith("of 8")
+    assert "Generative model" in to_html(report)

@@ -1,7 +1,7 @@
 """Assemble the full report of a stored run, and write it as HTML, Markdown and JSON.
 
-    Dataset -> Model card -> Training -> Explanations -> Fairness audit
-            -> Mitigation comparison -> Cautions
+    Dataset -> Model card -> Training -> (Generative model) -> Explanations
+            -> Fairness audit -> Mitigation comparison -> Cautions
 
 Every run gets every section: where one does not apply (no fairness audit for a regression
 run, no variants yet) the section says why in a sentence rather than disappearing.
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from playground.analysis.autoencoder import anomaly_model
 from playground.errors import PlaygroundError
 from playground.explain.base import Attribution, Progress
 from playground.report.document import Report, Section
@@ -26,6 +28,7 @@ from playground.report.sections_fairness import (
     mitigation_section,
     why_no_audit,
 )
+from playground.report.sections_generative import AUTOENCODERS, generative_section
 from playground.report.sections_model import dataset_section, model_card_section, training_section
 from playground.runner import LoadedRun, load_run
 from playground.store import RunStore
@@ -94,6 +97,9 @@ def build_report(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     report.sections += [dataset_section(run), model_card_section(run), training_section(run, store)]
+    generative = generative_section(run)  # autoencoders and GANs only
+    if generative is not None:
+        report.sections.append(generative)
     say(0.1, "Explaining the model")
     explanations, attributions = _explanations(run, explain_rows, _scaled(say, 0.1, 0.6))
     report.sections.append(explanations)
@@ -113,6 +119,21 @@ def _explanations(
 ) -> tuple[Section, dict[str, Attribution]]:
     if rows <= 0:
         return Section("Explanations", paragraphs=["Explanations were not asked for."]), {}
+    if run.record.mode == "gan":
+        text = (
+            "A GAN has no prediction per input to explain; the samples above show what it learnt."
+        )
+        return Section("Explanations", paragraphs=[text]), {}
+    if run.record.mode in AUTOENCODERS:
+        # The output explained is each sample's reconstruction error, its anomaly score.
+        built = anomaly_model(run.modules["encoder"], run.modules["decoder"])
+        section, results = explain_section(replace(run, built=built), rows, progress)
+        section.paragraphs.insert(
+            0,
+            "For this autoencoder the explained output is the reconstruction error (the anomaly "
+            "score): positive attributions make a sample look more anomalous.",
+        )
+        return section, results
     return explain_section(run, rows, progress)
 
 
