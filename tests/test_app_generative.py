@@ -138,6 +138,9 @@ def test_the_generative_page_draws_the_gan_lab_view_of_a_ring_gan(registry: JobR
     assert "of 8 modes covered" in field["layout"]["title"]["text"]
     bars = next(f for f in figures if any(t.get("type") == "bar" for t in f["data"]))
     assert len(_numbers(bars["data"][0]["y"])) == 8
+    losses = next(f for f in figures if "Both losses" in json.dumps(f["layout"].get("title", {})))
+    assert [t["name"] for t in losses["data"]] == ["discriminator", "generator"]
+    assert all(len(_numbers(t["y"])) == 3 for t in losses["data"])  # one point per epoch
 
 
 def test_inspect_shows_an_autoencoder_module_by_module(

@@ -11,11 +11,11 @@ import streamlit as st
 
 from playground.analysis import gan
 from playground.charts.autoencoder import image_rows
-from playground.charts.gan import coverage_bars, gan_field
+from playground.charts.gan import coverage_bars, gan_field, gan_losses
 from playground.data import Dataset
 from playground.runner import LoadedRun
 from playground.train.modes.gan import COVERAGE_SAMPLES, covered_threshold
-from ui.state import registry
+from ui.state import registry, store
 
 REAL_POINTS = 400
 
@@ -66,6 +66,8 @@ def live_view(view: dict[str, Any], dataset: Dataset, run_id: str) -> None:
     snap = registry().snapshot(run_id)
     history = snap.view_history if snap is not None else None
     _draw(view, dataset, history, "gan_live")
+    if snap is not None and snap.history:
+        st.plotly_chart(gan_losses(snap.history), key="gan_live_losses")
 
 
 def full_view(run: LoadedRun) -> None:
@@ -92,3 +94,6 @@ def full_view(run: LoadedRun) -> None:
     else:
         view["samples"] = view["samples"][:16]
     _draw(view, dataset, None, "gan_full")
+    history = store().epochs(run.record.id)
+    if history:
+        st.plotly_chart(gan_losses(history), key="gan_full_losses")

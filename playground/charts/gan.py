@@ -126,3 +126,28 @@ def coverage_bars(counts: np.ndarray, class_names: Sequence[str], radius_share: 
         margin={"t": 50},
     )
     return fig
+
+
+def gan_losses(history: list[dict[str, Any]]) -> go.Figure:
+    """Both players' training losses per epoch: the discriminator's and the generator's. They
+    pull against each other, so neither falling steadily is the normal picture."""
+    epochs = [row["epoch"] for row in history]
+    fig = go.Figure()
+    for key, name, colour in (
+        ("train_d_loss", "discriminator", BLUE),
+        ("train_g_loss", "generator", ORANGE),
+    ):
+        values = [row.get(key) for row in history]
+        if any(v is not None for v in values):
+            fig.add_trace(
+                go.Scatter(x=epochs, y=values, mode="lines", name=name, line={"color": colour})
+            )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Both losses while training", "font": {"size": 14}},
+        xaxis_title="epoch",
+        yaxis_title="loss",
+        height=300,
+        margin={"t": 50},
+    )
+    return fig
