@@ -100,7 +100,7 @@ def test_the_alternating_step_moves_one_module_at_a_time(xor) -> None:
 def test_a_request_names_what_is_wrong_before_anything_is_stored(store: RunStore) -> None:
     with pytest.raises(TrainingError, match="trains the modules encoder, head"):
         check_request(two_module_request(modules={"encoder": ENCODER}))
-    with pytest.raises(SpecError, match="Layer 0"):
+    with pytest.raises(SpecError, match="Encoder layer 0"):
         check_request(
             two_module_request(
                 mode_options={"features": 6},

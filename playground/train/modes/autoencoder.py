@@ -35,10 +35,8 @@ code, so the validation loss is deterministic (early stopping and plateau schedu
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -46,8 +44,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from playground.errors import SpecError, TrainingError
-from playground.model.build import BuiltModel, DataSignature, build_model, check_model
+from playground.errors import TrainingError
+from playground.model.build import DataSignature
 from playground.model.spec import ModelSpec
 from playground.train.modes.base import TrainingMode
 from playground.train.modes.supervised import EVAL_BATCH
@@ -165,31 +163,6 @@ class AutoencoderMode(TrainingMode):
             "encoder": DataSignature(shape, cls.code_width(opts.latent), "features"),
             "decoder": DataSignature((opts.latent,), math.prod(shape), "features"),
         }
-
-    # The base versions, with the module's name in a SpecError (both modules have a layer 0).
-    @classmethod
-    def check(
-        cls, dataset: Dataset, specs: Mapping[str, ModelSpec], options: Mapping[str, Any]
-    ) -> dict[str, BuiltModel]:
-        built = {}
-        for name, signature in cls.signatures(dataset, specs, options).items():
-            with _naming(name):
-                built[name] = check_model(specs[name], signature)
-        return built
-
-    @classmethod
-    def build(
-        cls,
-        dataset: Dataset,
-        specs: Mapping[str, ModelSpec],
-        options: Mapping[str, Any],
-        device: str | torch.device = "cpu",
-    ) -> dict[str, BuiltModel]:
-        built = {}
-        for name, signature in cls.signatures(dataset, specs, options).items():
-            with _naming(name):
-                built[name] = build_model(specs[name], signature, device=device)
-        return built
 
     # -- training --------------------------------------------------------------------------
     def __init__(self, trainer: Trainer, options: Mapping[str, Any]) -> None:
@@ -419,20 +392,3 @@ def _refuse_label_options(trainer: Trainer) -> None:
             "loss does not use the labels.",
             "Turn them off for this mode.",
         )
-
-
-@contextmanager
-def _naming(module: str) -> Iterator[None]:
-    """Put the module's name in front of a SpecError ("Decoder layer 0 (conv2d): ...")."""
-    try:
-        yield
-    except SpecError as exc:
-        named = copy.copy(exc)  # keeps layer_index, received, fix...
-        text = exc.message
-        if text.startswith("Layer "):
-            text = f"{module.capitalize()} layer {text[len('Layer ') :]}"
-        else:
-            text = f"{module.capitalize()}: {text}"
-        named.message = text
-        named.args = (f"{text} {exc.hint}" if exc.hint else text,)
-        raise named from None

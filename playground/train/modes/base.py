@@ -8,13 +8,15 @@ names the modules it trains (`module_names`) and says what data each one sees
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
-from playground.errors import TrainingError
+from playground.errors import SpecError, TrainingError
 from playground.model.build import BuiltModel, DataSignature, build_model, check_model
 from playground.model.spec import ModelSpec
 
@@ -81,11 +83,13 @@ class TrainingMode:
         cls, dataset: Dataset, specs: Mapping[str, ModelSpec], options: Mapping[str, Any]
     ) -> dict[str, BuiltModel]:
         """Validate every module against its data without allocating (meta device).
-        Returns each module's shape table; raises SpecError / TrainingError."""
-        return {
-            name: check_model(specs[name], signature)
-            for name, signature in cls.signatures(dataset, specs, options).items()
-        }
+        Returns each module's shape table; raises SpecError / TrainingError (naming the module
+        when there are several: each has a layer 0)."""
+        built = {}
+        for name, signature in cls.signatures(dataset, specs, options).items():
+            with cls._naming(name):
+                built[name] = check_model(specs[name], signature)
+        return built
 
     @classmethod
     def build(
@@ -96,10 +100,31 @@ class TrainingMode:
         device: str | torch.device = "cpu",
     ) -> dict[str, BuiltModel]:
         """Every module with real weights on `device`, in build order."""
-        return {
-            name: build_model(specs[name], signature, device=device)
-            for name, signature in cls.signatures(dataset, specs, options).items()
-        }
+        built = {}
+        for name, signature in cls.signatures(dataset, specs, options).items():
+            with cls._naming(name):
+                built[name] = build_model(specs[name], signature, device=device)
+        return built
+
+    @classmethod
+    @contextmanager
+    def _naming(cls, module: str) -> Iterator[None]:
+        """In a mode of several modules, put the module's name in front of a SpecError
+        ("Decoder layer 0 (conv2d): ..."); a one-module mode's errors stay as they are."""
+        try:
+            yield
+        except SpecError as exc:
+            if len(cls.module_names) == 1:
+                raise
+            named = copy.copy(exc)  # keeps layer_index, received, fix...
+            text = exc.message
+            if text.startswith("Layer "):
+                text = f"{module.capitalize()} layer {text[len('Layer ') :]}"
+            else:
+                text = f"{module.capitalize()}: {text}"
+            named.message = text
+            named.args = (f"{text} {exc.hint}" if exc.hint else text,)
+            raise named from None
 
     # -- the loop's hooks --------------------------------------------------------------
     @property

@@ -42,8 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from playground.errors import SpecError, TrainingError
-from playground.model.build import BuiltModel, DataSignature, build_model, check_model
+from playground.errors import TrainingError
+from playground.model.build import DataSignature
 from playground.model.spec import ModelSpec
 from playground.train.modes.base import TrainingMode
 from playground.train.modes.supervised import EVAL_BATCH
@@ -215,21 +215,6 @@ def covered_threshold(samples: int, modes: int) -> int:
     return max(1, math.ceil(COVERED_SHARE * samples / max(modes, 1)))
 
 
-@contextmanager
-def _naming(module: str) -> Iterator[None]:
-    """Put the module's name in front of a SpecError (both modules have a layer 0)."""
-    try:
-        yield
-    except SpecError as exc:
-        text = exc.message
-        if text.startswith("Layer "):  # "Layer 0 (conv2d): ..." -> "Generator layer 0 ..."
-            exc.message = f"{module.capitalize()} layer {text[len('Layer ') :]}"
-        else:
-            exc.message = f"{module.capitalize()}: {text}"
-        exc.args = (f"{exc.message} {exc.hint}" if exc.hint else exc.message,)
-        raise
-
-
 class GanMode(TrainingMode):
     name: ClassVar[str] = "gan"
     title: ClassVar[str] = "GAN: a generator learns to make data a discriminator cannot tell apart"
@@ -264,30 +249,6 @@ class GanMode(TrainingMode):
             "generator": DataSignature((opts.noise,), math.prod(shape), "features"),
             "discriminator": DataSignature(shape, 1, "features"),
         }
-
-    @classmethod
-    def check(
-        cls, dataset: Dataset, specs: Mapping[str, ModelSpec], options: Mapping[str, Any]
-    ) -> dict[str, BuiltModel]:
-        built = {}
-        for name, signature in cls.signatures(dataset, specs, options).items():
-            with _naming(name):
-                built[name] = check_model(specs[name], signature)
-        return built
-
-    @classmethod
-    def build(
-        cls,
-        dataset: Dataset,
-        specs: Mapping[str, ModelSpec],
-        options: Mapping[str, Any],
-        device: str | torch.device = "cpu",
-    ) -> dict[str, BuiltModel]:
-        built = {}
-        for name, signature in cls.signatures(dataset, specs, options).items():
-            with _naming(name):
-                built[name] = build_model(specs[name], signature, device=device)
-        return built
 
     # -- training ------------------------------------------------------------------------
     def __init__(self, trainer: Trainer, options: Mapping[str, Any]) -> None:
