@@ -33,7 +33,13 @@ from playground.data.dataset import Dataset
 
 Rows = Sequence[Mapping[str, Any]]
 
-SCORE_TITLES = {"acc": "accuracy", "r2": "R²"}
+SCORE_TITLES = {
+    "acc": "accuracy",
+    "r2": "R²",
+    "recon": "reconstruction error",
+    "modes_covered": "modes covered",
+    "g_loss": "generator loss",
+}
 # Log axes cannot show 0: a zero gradient norm is drawn at this floor (hover shows the truth).
 LOG_FLOOR = 1e-12
 POINT_OUTLINE = {"train": ("white", 1.0), "val": ("#555555", 1.0), "test": ("black", 1.5)}
