@@ -14,7 +14,7 @@ from playground.model.presets import PRESETS
 from playground.model.shorthand import format_layers, parse_layers
 from playground.train.modes import MODES
 from ui.layer_editor import add_layer, layer_editor, position_choices, set_layers
-from ui.module_editor import module_editor
+from ui.module_editor import apply_suggestions, module_editor
 from ui.next_step import next_step
 from ui.shape_table import shape_rows
 from ui.state import current_dataset, show_error
@@ -40,6 +40,8 @@ mode = st.radio(
     format_func=offered.get,
     horizontal=True,
 )
+if mode != st.session_state["mode"]:
+    apply_suggestions(mode)
 st.session_state["mode"] = mode
 if mode != "supervised":
     st.session_state["spec_valid"] = module_editor(dataset, mode)

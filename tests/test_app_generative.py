@@ -154,3 +154,17 @@ def test_inspect_shows_an_autoencoder_module_by_module(
     assert any(o.startswith("encoder ") for o in layers)
     assert any(o.startswith("decoder ") for o in layers)
     assert len(at.get("plotly_chart")) >= 2  # activations and a histogram over time
+
+
+def test_choosing_a_gan_sets_the_small_learning_rate_it_needs(registry: JobRegistry) -> None:
+    at = open_page("build", dataset={"name": "ring", "params": {}})
+    assert at.session_state["config"]["lr"] == 0.01
+    at.radio[0].set_value("gan").run()
+    assert at.session_state["config"]["lr"] == 0.001
+    assert any("learning rate 0.001" in i.value for i in at.info)
+    at.switch_page("app_pages/train.py").run()
+    assert at.number_input(key="cfg_lr").value == 0.001
+    # A rate the user chose is left alone.
+    at = open_page("build", dataset={"name": "ring", "params": {}}, config={"lr": 0.05})
+    at.radio[0].set_value("gan").run()
+    assert at.session_state["config"]["lr"] == 0.05

@@ -15,6 +15,7 @@ from playground.model import ModelCheck, ModelSpec, check_model_partial
 from playground.model.export_modules import export_module_sources
 from playground.model.mirror import mirror_layers
 from playground.model.shorthand import format_layers, parse_layers
+from playground.train import TrainConfig
 from playground.train.modes import get_mode
 from ui.shape_table import shape_rows
 from ui.widgets import typed_input
@@ -42,6 +43,23 @@ def mode_options(mode: str) -> dict[str, Any]:
                 chosen[name] = typed_input(label, type(default), value, key)
     st.session_state["mode_options"][mode] = chosen
     return chosen
+
+
+def apply_suggestions(mode: str) -> None:
+    """Set the training options `mode` needs (e.g. a GAN's small learning rate), where the
+    session still has TrainConfig's default, and say so on the next run of the page."""
+    cls = get_mode(mode)
+    config = st.session_state["config"]
+    changed = []
+    for name, value in cls.suggested_config.items():
+        if config.get(name, TrainConfig.model_fields[name].default) == (
+            TrainConfig.model_fields[name].default
+        ):
+            config[name] = value
+            st.session_state[f"cfg_{name}"] = value  # the Train page's widget, if drawn before
+            changed.append(f"{TrainConfig.title(name)} {value:g}")
+    if changed:
+        st.session_state["suggested_note"] = f"Set {', '.join(changed)}. {cls.suggestion_reason}"
 
 
 def module_layers(mode: str) -> dict[str, list[dict[str, Any]]]:
@@ -75,6 +93,9 @@ def module_checks(dataset: Dataset, mode: str, options: dict[str, Any]) -> dict[
 def module_editor(dataset: Dataset, mode: str) -> bool:
     """Options, then one tab per module (its shorthand, shape table and errors naming the
     module); returns whether every module checks."""
+    note = st.session_state.pop("suggested_note", None)
+    if note:
+        st.info(escape_markdown(note, streamlit=True))
     st.subheader("Options")
     try:
         options = mode_options(mode)

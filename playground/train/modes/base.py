@@ -52,6 +52,10 @@ class TrainingMode:
     option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
     # Starting stacks (layer shorthand) per module, for the Build page; "" = none offered.
     default_stacks: ClassVar[dict[str, str]] = {}
+    # Training options this mode needs changed from TrainConfig's defaults, with why; the app
+    # applies them when the mode is chosen (unless the user already changed that option).
+    suggested_config: ClassVar[dict[str, Any]] = {}
+    suggestion_reason: ClassVar[str] = ""
 
     def __init__(self, trainer: Trainer, options: Mapping[str, Any]) -> None:
         self.trainer = trainer
