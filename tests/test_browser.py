@@ -130,7 +130,7 @@ def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
 
     # Long enough that it cannot finish before the pause below, however fast the machine.
     # The live view: progress text and charts update on their own while the run goes.
-    _start_a_long_run(pg, server, epochs=2000)
+    _start_a_long_run(pg, server)
     # The fragment redraws every second; on a loaded machine a plot may take a while to draw.
     pg.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=90_000)
     pg.get_by_role("button", name="Pause").click()

@@ -52,7 +52,7 @@ def test_train_then_runs_then_show(tmp_path: Path, capsys: pytest.CaptureFixture
     code, out, _ = run_cli(capsys, "--data-dir", data, "show", run_id)
     assert code == 0
     assert '"optimizer": "sgd"' in out and '"epochs": 3' in out and "test_acc" in out
-    assert "linear:out_features=8 relu linear" in out
+    assert "linear:8 relu linear" in out  # the shorthand as people type it
 
     code, out, _ = run_cli(capsys, "--data-dir", data, "show", run_id, "--json")
     shown = json.loads(out)
