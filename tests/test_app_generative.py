@@ -168,3 +168,24 @@ def test_choosing_a_gan_sets_the_small_learning_rate_it_needs(registry: JobRegis
     at = open_page("build", dataset={"name": "ring", "params": {}}, config={"lr": 0.05})
     at.radio[0].set_value("gan").run()
     assert at.session_state["config"]["lr"] == 0.05
+
+
+def test_a_vae_shows_its_reparameterisation(registry: JobRegistry) -> None:
+    job = registry.submit(
+        RunRequest.parse(
+            {
+                "dataset": "digits",
+                "modules": {"encoder": ENCODER, "decoder": DECODER},
+                "config": {"epochs": 2},
+                "mode": "vae",
+                "mode_options": {"latent": 2},
+            }
+        )
+    )
+    wait_for(job)
+    at = open_page("generative", job_id=job.id)
+    assert not at.exception
+    figures = _figures(at)
+    post = next(f for f in figures if "reparameterisation" in json.dumps(f["layout"]))
+    assert len(post["data"]) == 2 * 30  # an ellipse and its drawn codes for 30 test rows
+    assert any("mean + sigma" in c.value for c in at.caption)

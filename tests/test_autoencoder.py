@@ -339,3 +339,22 @@ def test_the_live_view_carries_codes_and_reconstructions_of_the_test_split(digit
     assert view["points"].shape[1] == 2 and len(view["points"]) == len(view["labels"]) <= 300
     assert view["originals"].shape == view["reconstructions"].shape == (6, 1, 8, 8)
     np.testing.assert_array_equal(view["originals"][0], digits.test.x[0].numpy())
+
+
+def test_the_posterior_shows_each_codes_mean_spread_and_draws(digits) -> None:
+    from playground.analysis.autoencoder import posterior
+    from playground.charts.autoencoder import posterior_chart
+
+    trainer = train(digits, "vae", {"latent": 2, "kl_weight": 0.25})
+    encoder = trainer.modules["encoder"]
+    post = posterior(encoder, digits, "test", list(range(12)), draws=400)
+    assert post.mu.shape == post.sigma.shape == (12, 2) and post.draws.shape == (12, 400, 2)
+    assert (post.sigma > 0).all() and (post.sigma < 3).all()
+    # The draws follow N(mu, sigma²): their mean and spread match, per row and dimension.
+    np.testing.assert_allclose(post.draws.mean(axis=1), post.mu, atol=4 * post.sigma.max() / 20)
+    np.testing.assert_allclose(post.draws.std(axis=1), post.sigma, rtol=0.15)
+    figure = posterior_chart(post, digits.class_names)
+    assert len(figure.data) == 2 * 12  # an ellipse and its draws per row
+    with pytest.raises(PlaygroundError, match="variational"):
+        plain = train(digits, "autoencoder", {"latent": 2}).modules["encoder"]
+        posterior(plain, digits, "test", [0], mode="autoencoder")

@@ -17,6 +17,7 @@ from playground.markup import escape_markdown
 from playground.runner import LoadedRun
 
 INTERPOLATION_STEPS = 9
+POSTERIOR_ROWS = 30  # samples whose code distributions are drawn
 GRID_STEPS = 12
 
 
@@ -75,6 +76,17 @@ def full_view(run: LoadedRun) -> None:
         st.plotly_chart(
             charts.decoded_plane(grid.xs, grid.ys, grid.decoded, dataset.kind == "image"),
             key="ae_plane",
+        )
+    if mode == "vae" and codes.codes.shape[1] == 2:
+        st.subheader("The reparameterisation")
+        rows_shown = list(range(min(POSTERIOR_ROWS, len(dataset.test))))
+        post = ae.posterior(encoder, dataset, "test", rows_shown, mode=mode)
+        st.plotly_chart(charts.posterior_chart(post, dataset.class_names), key="ae_posterior")
+        st.caption(
+            "The encoder gives each sample a mean and a spread (sigma), not one code. Training "
+            "draws the code as mean + sigma × noise, so the decoder must rebuild the sample from "
+            "anywhere in its ellipse (2 sigma drawn), and the KL term pulls every ellipse "
+            "towards N(0, 1). That is what lets samples of N(0, 1) decode into new inputs."
         )
     st.subheader("Interpolation between two samples")
     n = len(dataset.test)

@@ -243,3 +243,53 @@ def anomaly_model(encoder: BuiltModel, decoder: BuiltModel) -> BuiltModel:
         total_params=params,
         trainable_params=params,
     )
+
+
+@dataclass
+class Posterior:
+    """What a VAE's encoder says about some rows: each row's code distribution N(mu, sigma²)
+    and codes drawn from it as training draws them (z = mu + sigma · eps)."""
+
+    rows: np.ndarray  # (N,) row numbers in the split
+    mu: np.ndarray  # (N, latent)
+    sigma: np.ndarray  # (N, latent)
+    draws: np.ndarray  # (N, draws, latent)
+    labels: np.ndarray  # (N,)
+
+
+def posterior(
+    encoder: BuiltModel,
+    dataset: Dataset,
+    split: str,
+    rows: Sequence[int] | np.ndarray,
+    *,
+    mode: str = "vae",
+    draws: int = 8,
+    seed: int = 0,
+) -> Posterior:
+    """The reparameterisation made visible: each row's mean and spread, and `draws` codes
+    sampled from them with a seeded generator. Only a VAE (`mode`, the run's) has them."""
+    width = encoder.output_shape[0]
+    if mode != "vae" or width % 2:
+        raise PlaygroundError(
+            "Only a variational autoencoder's encoder gives a mean and a spread per code.",
+            "Train with mode 'vae' to see its posterior.",
+        )
+    latent = width // 2
+    index = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+    data = dataset.split(split)
+    device = _device(encoder.module)
+    with _evaluating(encoder), torch.no_grad():
+        mu, logvar = split_code(encoder.module(data.x[index].to(device)), latent)
+    sigma = (0.5 * logvar).exp()
+    eps = torch.randn(len(index), draws, latent, generator=torch.Generator().manual_seed(seed)).to(
+        device
+    )
+    sampled = mu[:, None, :] + sigma[:, None, :] * eps
+    return Posterior(
+        index.numpy(),
+        mu.cpu().numpy(),
+        sigma.cpu().numpy(),
+        sampled.cpu().numpy(),
+        data.y[index].numpy(),
+    )

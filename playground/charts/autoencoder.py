@@ -4,6 +4,7 @@ the decoded latent plane, an interpolation strip, and the anomaly score's spread
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -221,4 +222,56 @@ def anomaly_charts(
     fig.update_yaxes(title_text="samples", row=1, col=1)
     fig.update_xaxes(title_text="false positive rate", row=1, col=2)
     fig.update_yaxes(title_text="true positive rate", row=1, col=2)
+    return fig
+
+
+def posterior_chart(post: Any, class_names: Sequence[str] | None) -> go.Figure:
+    """Each row's code distribution in a 2-D latent: an ellipse at mu ± 2 sigma, and the codes
+    training would draw from it (mu + sigma · noise) as small dots of the same colour."""
+    fig = go.Figure()
+    t = np.linspace(0, 2 * np.pi, 48)
+    names = list(class_names or [])
+    shown: set[int] = set()
+    for i in range(len(post.rows)):
+        k = int(post.labels[i])
+        colour = CLASS_COLOURS[k % len(CLASS_COLOURS)]
+        name = plain(names[k] if k < len(names) else k)
+        (mx, my), (sx, sy) = post.mu[i, :2], post.sigma[i, :2]
+        fig.add_trace(
+            go.Scatter(
+                x=mx + 2 * sx * np.cos(t),
+                y=my + 2 * sy * np.sin(t),
+                mode="lines",
+                line={"color": colour, "width": 1},
+                name=name,
+                legendgroup=name,
+                showlegend=k not in shown,
+                hovertemplate=f"row {post.rows[i]}: mean ({mx:.2f}, {my:.2f}), "
+                f"sigma ({sx:.2f}, {sy:.2f})<extra></extra>",
+            )
+        )
+        shown.add(k)
+        fig.add_trace(
+            go.Scatter(
+                x=post.draws[i, :, 0],
+                y=post.draws[i, :, 1],
+                mode="markers",
+                marker={"size": 4, "color": colour},
+                legendgroup=name,
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": "The reparameterisation: each sample's code is drawn from N(mean, sigma²)",
+            "font": {"size": 14},
+        },
+        xaxis_title="code 1",
+        yaxis={"title": "code 2", "scaleanchor": "x"},
+        height=460,
+        margin={"t": 50},
+        legend={"title": {"text": "class"}},
+    )
     return fig
