@@ -7,6 +7,7 @@ or a second tab finds it.
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -152,6 +153,42 @@ def _eta(seconds: float | None) -> str:
     )
 
 
+def model_text(labels: dict[str, str]) -> str:
+    """The run's layers in one line: "Linear(32) → ReLU → …", or per module for a run of
+    several ("generator: Linear(64) → … · discriminator: …"). Keys are layer keys: "2", or
+    "generator.2"; a residual block's inner layers ("3.0") are left out."""
+    modules: dict[str, list[str]] = {}
+    for key, label in labels.items():
+        head, _, rest = key.partition(".")
+        if head.isdigit():
+            if not rest:
+                modules.setdefault("", []).append(label)
+        elif rest.isdigit():
+            modules.setdefault(head, []).append(label)
+    return " · ".join(
+        (f"{name}: " if name else "") + " → ".join(layers) for name, layers in modules.items()
+    )
+
+
+# More final numbers than fit a row of metrics (a GAN reports 15) go in a table by split.
+MAX_METRIC_COLUMNS = 8
+
+
+def final_metrics_view(metrics: dict[str, float]) -> None:
+    if len(metrics) <= MAX_METRIC_COLUMNS:
+        for col, (name, value) in zip(st.columns(len(metrics)), metrics.items(), strict=True):
+            col.metric(name.replace("_", " "), f"{value:.4f}")
+        return
+    table: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        split, _, name = key.partition("_")
+        table.setdefault(name.replace("_", " "), {})[split] = value
+    st.dataframe(
+        pd.DataFrame(table).rename(index={"val": "validation"}),
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table},
+    )
+
+
 @st.fragment(run_every=1.0 if active else None)
 def live_view(job_id: str) -> None:
     snap = registry().snapshot(job_id)
@@ -167,9 +204,8 @@ def live_view(job_id: str) -> None:
         text += f" · epoch {snap.epoch}/{snap.epochs} · {snap.samples_per_sec:,.0f} samples/s{_eta(snap.eta_seconds)}"
     st.progress(snap.progress, text=text)
     if snap.labels:
-        model = " → ".join(label for key, label in snap.labels.items() if "." not in key)
         title = dataset_title(snap.dataset, snap.dataset_params)
-        st.caption(escape_markdown(f"{title} · {model}", streamlit=True))
+        st.caption(escape_markdown(f"{title} · {model_text(snap.labels)}", streamlit=True))
     if snap.status in ("diverged", "failed"):
         st.error(escape_markdown(snap.message, streamlit=True), icon="🛑")
     elif snap.message.startswith("Not learning"):
@@ -178,9 +214,7 @@ def live_view(job_id: str) -> None:
     elif snap.status in ("completed", "stopped", "cancelled") and snap.message:
         st.caption(f"✅ {escape_markdown(snap.message, streamlit=True)}")
     if snap.final_metrics:
-        cols = st.columns(len(snap.final_metrics))
-        for col, (name, value) in zip(cols, snap.final_metrics.items(), strict=True):
-            col.metric(name.replace("_", " "), f"{value:.4f}")
+        final_metrics_view(snap.final_metrics)
 
 
 @st.fragment(run_every=CHART_SECONDS if active else None)

@@ -189,3 +189,29 @@ def test_a_vae_shows_its_reparameterisation(registry: JobRegistry) -> None:
     post = next(f for f in figures if "reparameterisation" in json.dumps(f["layout"]))
     assert len(post["data"]) == 2 * 30  # an ellipse and its drawn codes for 30 test rows
     assert any("mean + sigma" in c.value for c in at.caption)
+
+
+def test_the_train_page_names_each_module_and_tables_many_final_numbers(
+    registry: JobRegistry,
+) -> None:
+    mlp = [{"kind": "linear", "out_features": 8}, {"kind": "relu"}, {"kind": "linear"}]
+    at = open_page(
+        "train",
+        dataset={"name": "ring", "params": {"n_samples": 300}},
+        mode="gan",
+        module_layers={"gan": {"generator": mlp, "discriminator": mlp}},
+        mode_options={"gan": {"noise": 2}},
+        config={"epochs": 2, "lr": 0.001},
+    )
+    next(b for b in at.button if b.label == "Start training").click().run()
+    wait_for(registry.get(at.session_state["job_id"]))
+    at.run()
+    captions = [c.value.replace("\\", "") for c in at.caption]  # Markdown escapes removed
+    assert any(
+        c.startswith("ring · generator: Linear(8) → ReLU → Linear(auto) · discriminator:")
+        for c in captions
+    )
+    table = at.dataframe[0].value
+    assert list(table.index) == ["train", "validation", "test"]
+    assert {"modes covered", "d loss", "g loss"} <= set(table.columns)
+    assert not at.metric  # 15 numbers would be cut off as metrics
