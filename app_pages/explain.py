@@ -19,6 +19,7 @@ from playground.explain.base import ExplainRequest
 from playground.explain.context import ExplainContext
 from playground.markup import escape_markdown
 from playground.model.lookup import hidden_rows
+from playground.train.modes.autoencoder import AUTOENCODER_NAMES
 from ui.explain_views import checks_view, global_view, sample_view
 from ui.next_step import next_step
 from ui.run_picker import pick_run
@@ -46,7 +47,7 @@ if loaded is None:
 run_id = loaded.record.id
 dataset = loaded.dataset
 built = loaded.built
-if loaded.record.mode in ("autoencoder", "denoising", "vae"):
+if loaded.record.mode in AUTOENCODER_NAMES:
     # An autoencoder has no labels to explain: its reconstruction error is the output, so the
     # attributions say which pixels or columns make a sample look anomalous.
     built = anomaly_model(loaded.modules["encoder"], loaded.modules["decoder"])

@@ -6,12 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.store import RunRecord
+from playground.train.modes.autoencoder import AUTOENCODER_NAMES
 from ui.next_step import next_step
 from ui.run_picker import pick_run
 from ui.state import get_dataset, registry
 
-AUTOENCODERS = ("autoencoder", "denoising", "vae")
-GENERATIVE = (*AUTOENCODERS, "gan")
+GENERATIVE = (*AUTOENCODER_NAMES, "gan")
 LIVE_SECONDS = 1.5
 
 
@@ -60,7 +60,7 @@ def live(run_id: str) -> None:
 
 if active:
     live(record.id)
-elif record.mode in AUTOENCODERS:
+elif record.mode in AUTOENCODER_NAMES:
     from ui.autoencoder_views import full_view
 
     full_view(loaded)

@@ -28,10 +28,11 @@ from playground.report.sections_fairness import (
     mitigation_section,
     why_no_audit,
 )
-from playground.report.sections_generative import AUTOENCODERS, generative_section
+from playground.report.sections_generative import generative_section
 from playground.report.sections_model import dataset_section, model_card_section, training_section
 from playground.runner import LoadedRun, load_run
 from playground.store import RunStore
+from playground.train.modes.autoencoder import AUTOENCODER_NAMES
 
 SECTION_TITLES = (
     "Dataset",
@@ -124,7 +125,7 @@ def _explanations(
             "A GAN has no prediction per input to explain; the samples above show what it learnt."
         )
         return Section("Explanations", paragraphs=[text]), {}
-    if run.record.mode in AUTOENCODERS:
+    if run.record.mode in AUTOENCODER_NAMES:
         # The output explained is each sample's reconstruction error, its anomaly score.
         built = anomaly_model(run.modules["encoder"], run.modules["decoder"])
         section, results = explain_section(replace(run, built=built), rows, progress)

@@ -16,15 +16,14 @@ from playground.model.shorthand import format_layers
 from playground.model.spec import ModelSpec
 from playground.report.document import Chart, Section, Table
 from playground.runner import LoadedRun
+from playground.train.modes.autoencoder import AUTOENCODER_NAMES
 from playground.train.modes.gan import COVERAGE_SAMPLES, covered_threshold
-
-AUTOENCODERS = ("autoencoder", "denoising", "vae")
 
 
 def generative_section(run: LoadedRun) -> Section | None:
     """The section for a generative run, or None for a supervised one."""
     mode = run.record.mode
-    if mode not in (*AUTOENCODERS, "gan"):
+    if mode not in (*AUTOENCODER_NAMES, "gan"):
         return None
     section = Section(
         "Generative model", facts={"mode": mode, **run.record.request.get("mode_options", {})}
@@ -42,7 +41,7 @@ def generative_section(run: LoadedRun) -> Section | None:
         ]
     )
     section.tables.append(Table("Modules", modules))
-    if mode in AUTOENCODERS:
+    if mode in AUTOENCODER_NAMES:
         _autoencoder(run, section)
     else:
         _gan(run, section)

@@ -72,6 +72,10 @@ class AutoencoderOptions:
     anomaly_class: int | None = None  # train only on rows of the other classes
 
 
+def _defaults(*names: str) -> dict[str, Any]:
+    return {name: getattr(AutoencoderOptions, name) for name in names}
+
+
 def split_code(out: torch.Tensor, latent: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """An encoder's output (B, latent) or (B, 2·latent) -> the code (mean) and, for a VAE's
     wider output, its log-variance (clamped), else None."""
@@ -101,10 +105,11 @@ class AutoencoderMode(TrainingMode):
     module_names: ClassVar[tuple[str, ...]] = ("encoder", "decoder")
     draws_boundary: ClassVar[bool] = False
     # Options this mode takes (a typo or another mode's option is refused, not ignored).
-    option_names: ClassVar[tuple[str, ...]] = ("latent", "anomaly_class")
     variational: ClassVar[bool] = False
     score_name: str = "recon"  # reconstruction MSE per element: lower is better
-    option_defaults: ClassVar[dict[str, Any]] = {"latent": 2, "anomaly_class": None}
+    # The options this mode takes, with AutoencoderOptions' defaults (a typo or another mode's
+    # option is refused, not ignored).
+    option_defaults: ClassVar[dict[str, Any]] = _defaults("latent", "anomaly_class")
     default_stacks: ClassVar[dict[str, str]] = {
         "encoder": "flatten linear:64 relu linear",
         "decoder": "linear:64 relu linear",
@@ -116,10 +121,10 @@ class AutoencoderMode(TrainingMode):
     @classmethod
     def parse_options(cls, dataset: Dataset, options: Mapping[str, Any]) -> AutoencoderOptions:
         """Check the mode options against the dataset; raises TrainingError saying what to fix."""
-        takes = ", ".join(cls.option_names)
+        takes = ", ".join(cls.option_defaults)
         for key in options:
-            if key not in cls.option_names:
-                owner = next((m.name for m in AUTOENCODER_MODES if key in m.option_names), None)
+            if key not in cls.option_defaults:
+                owner = next((m.name for m in AUTOENCODER_MODES if key in m.option_defaults), None)
                 where = f" (an option of mode '{owner}')" if owner else ""
                 raise TrainingError(
                     f"Mode '{cls.name}' has no option '{key}'{where}.",
@@ -315,13 +320,7 @@ def autoencoder_live_view(mode: AutoencoderMode) -> dict[str, Any]:
 class DenoisingMode(AutoencoderMode):
     name: ClassVar[str] = "denoising"
     title: ClassVar[str] = "Denoising autoencoder: rebuild the clean input from a noisy one"
-    option_names: ClassVar[tuple[str, ...]] = ("latent", "noise", "anomaly_class")
-
-    option_defaults: ClassVar[dict[str, Any]] = {
-        "latent": 2,
-        "noise": 0.3,
-        "anomaly_class": None,
-    }
+    option_defaults: ClassVar[dict[str, Any]] = _defaults("latent", "noise", "anomaly_class")
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         # Only the encoder's input is noisy: the loss's target stays the clean x.
@@ -332,12 +331,7 @@ class DenoisingMode(AutoencoderMode):
 class VariationalMode(AutoencoderMode):
     name: ClassVar[str] = "vae"
     title: ClassVar[str] = "Variational autoencoder: codes that N(0, I) samples decode from"
-    option_names: ClassVar[tuple[str, ...]] = ("latent", "kl_weight", "anomaly_class")
-    option_defaults: ClassVar[dict[str, Any]] = {
-        "latent": 2,
-        "kl_weight": 0.25,
-        "anomaly_class": None,
-    }
+    option_defaults: ClassVar[dict[str, Any]] = _defaults("latent", "kl_weight", "anomaly_class")
     variational: ClassVar[bool] = True
 
 
@@ -346,6 +340,7 @@ AUTOENCODER_MODES: tuple[type[AutoencoderMode], ...] = (
     DenoisingMode,
     VariationalMode,
 )
+AUTOENCODER_NAMES: tuple[str, ...] = tuple(m.name for m in AUTOENCODER_MODES)
 
 
 def _number(options: Mapping[str, Any], key: str, default: float, hint: str) -> float:
