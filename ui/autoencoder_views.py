@@ -15,6 +15,7 @@ from playground.data import Dataset
 from playground.errors import PlaygroundError
 from playground.markup import escape_markdown
 from playground.runner import LoadedRun
+from playground.train.modes.autoencoder import anomaly_class
 
 INTERPOLATION_STEPS = 9
 POSTERIOR_ROWS = 30  # samples whose code distributions are drawn
@@ -99,14 +100,20 @@ def full_view(run: LoadedRun) -> None:
         st.plotly_chart(charts.interpolation_strip(path), key="ae_interp")
     else:
         st.dataframe(pd.DataFrame(path.reshape(len(path), -1)), key="ae_interp_table")
-    anomaly = options.get("anomaly_class")
+    anomaly = anomaly_class(dataset, options)
     if anomaly is not None and dataset.is_classification:
         st.subheader("Anomaly detection")
         name = (dataset.class_names or [])[int(anomaly)]
+        how = (
+            "was held out of training: the autoencoder never learnt to rebuild it"
+            if options.get("anomaly_class") is not None
+            else "is made of rows whose features each come from a different real row: "
+            "every value is ordinary, their combination is not"
+        )
         st.caption(
-            f"Class {escape_markdown(name, streamlit=True)} was held out of training: the "
-            "autoencoder never learnt to rebuild it, so its reconstruction error is an anomaly "
-            "score. The Explain page attributes that score to the input features."
+            f"Class {escape_markdown(name, streamlit=True)} {how}, so its reconstruction "
+            "error is an anomaly score. The Explain page attributes that score to the input "
+            "features."
         )
         scores = ae.anomaly_scores(encoder, decoder, dataset, "test")
         is_anomaly = dataset.test.y.numpy() == int(anomaly)

@@ -66,14 +66,19 @@ def load_dataset(name: str, **params: Any) -> Dataset:
         raise DatasetError(
             f"Unknown dataset {name!r}.", f"Choose one of: {', '.join(sorted(DATASETS))}."
         )
+    # Imported here: option modules import Dataset helpers that import this registry.
+    from playground.data.options import apply_options, dataset_options, split_option_params
+
+    params, options = split_option_params(params)
     allowed = inspect.signature(info.builder).parameters
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise DatasetError(
             f"Dataset {name!r} has no parameter {', '.join(map(repr, unknown))}.",
-            f"Its parameters are: {', '.join(allowed) or 'none'}.",
+            f"Its parameters are: {', '.join(allowed) or 'none'}; every dataset also takes "
+            f"the options {', '.join(dataset_options())}.",
         )
-    return info.builder(**_validated(info, params))
+    return apply_options(info.builder(**_validated(info, params)), options)
 
 
 def _validated(info: DatasetInfo, params: dict[str, Any]) -> dict[str, Any]:

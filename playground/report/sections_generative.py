@@ -16,7 +16,7 @@ from playground.model.shorthand import format_layers
 from playground.model.spec import ModelSpec
 from playground.report.document import Chart, Section, Table
 from playground.runner import LoadedRun
-from playground.train.modes.autoencoder import AUTOENCODER_NAMES
+from playground.train.modes.autoencoder import AUTOENCODER_NAMES, anomaly_class
 from playground.train.modes.gan import COVERAGE_SAMPLES, covered_threshold
 
 
@@ -73,7 +73,7 @@ def _autoencoder(run: LoadedRun, section: Section) -> None:
                 ae_charts.reconstruction_grid(originals, rebuilt, [f"row {r}" for r in rows]),
             )
         )
-    anomaly = run.record.request.get("mode_options", {}).get("anomaly_class")
+    anomaly = anomaly_class(dataset, run.record.request.get("mode_options", {}))
     if anomaly is not None and dataset.is_classification:
         scores = ae.anomaly_scores(encoder, decoder, dataset, "test")
         is_anomaly = dataset.test.y.numpy() == int(anomaly)

@@ -275,8 +275,9 @@ class AutoencoderMode(TrainingMode):
         n = max(len(x), 1)
         recon, kl = float(per_row.sum()) / n, float(kl_sum) / n
         metrics = self._metrics(recon + self.opts.kl_weight * kl / self.size, recon, kl)
-        if self.opts.anomaly_class is not None:
-            is_anomaly = (split.y == self.opts.anomaly_class).numpy()
+        anomaly = anomaly_class(self.trainer.dataset, self.options)
+        if anomaly is not None:
+            is_anomaly = (split.y == anomaly).numpy()
             if 0 < is_anomaly.sum() < len(is_anomaly):
                 # Here, not at the top: every trainer imports the modes, few runs need it.
                 from sklearn.metrics import roc_auc_score
@@ -350,6 +351,18 @@ def _number(options: Mapping[str, Any], key: str, default: float, hint: str) -> 
             f"Option '{key}' must be a finite number, 0 or more (got {value!r}).", hint
         )
     return float(value)
+
+
+def anomaly_class(dataset: Dataset, options: Mapping[str, Any]) -> int | None:
+    """The class whose rows are anomalies for this run: the one held out of training (the
+    mode's `anomaly_class`), else the outliers the dataset option injected, else None."""
+    held_out = options.get("anomaly_class")
+    if held_out is not None:
+        return int(held_out)
+    # Imported here: the data options import the registry, which imports the modes' users.
+    from playground.data.outliers import outlier_class_index
+
+    return outlier_class_index(dataset)
 
 
 def _check_anomaly_class(dataset: Dataset, anomaly: Any) -> None:
