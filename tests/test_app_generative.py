@@ -36,14 +36,34 @@ def test_the_build_page_edits_each_module_and_mirrors_the_encoder(registry: JobR
     assert [t.label for t in at.tabs] == ["encoder", "decoder"]
     metrics = {m.label: m.value for m in at.metric}
     assert {"encoder parameters", "decoder parameters"} <= set(metrics)
-    # A bad decoder names its module and layer; training is disabled.
-    at.text_area(key="stack_autoencoder_decoder").input("conv2d:4 linear").run()
+    # Each module is edited in the same layer boxes as a supervised model.
+    stacks = at.session_state["module_layers"]["autoencoder"]
+    assert [d["kind"] for d in stacks["encoder"]] == ["flatten", "linear", "relu", "linear"]
+    encoder_ids = at.session_state["module_layer_ids"]["autoencoder.encoder"]
+    at.text_input(key=f"f_{encoder_ids[1]}_out_features").input("48").run()
+    assert at.session_state["module_layers"]["autoencoder"]["encoder"][1]["out_features"] == 48
+    at.selectbox(key="add_kind_autoencoder_encoder").set_value("tanh")
+    at.button(key="add_autoencoder_encoder").click().run()
+    kinds = [d["kind"] for d in at.session_state["module_layers"]["autoencoder"]["encoder"]]
+    assert kinds == ["flatten", "linear", "relu", "tanh", "linear"]  # before the output layer
+    # A bad decoder (typed as text) names its module and layer, in red in its box too.
+    text = next(t for t in at.text_area if t.label == "decoder layers (shorthand)")
+    text.input("conv2d:4 linear")
+    at.button(key="apply_autoencoder_decoder").click().run()
     assert any(e.value.startswith("decoder: ") and "conv2d" in e.value for e in at.error)
+    assert any(m.value.startswith("🔴") and "Conv2d" in m.value for m in at.markdown)
     assert at.session_state["spec_valid"] is False
     # "Mirror the encoder" writes the decoder from the encoder's widths.
-    at.text_area(key="stack_autoencoder_encoder").input("flatten linear:48 tanh linear").run()
     at.button(key="mirror_autoencoder").click().run()
-    assert at.text_area(key="stack_autoencoder_decoder").value == "linear:48 tanh linear"
+    decoder = at.session_state["module_layers"]["autoencoder"]["decoder"]
+    assert [(d["kind"], d.get("out_features")) for d in decoder] == [
+        ("linear", 48),
+        ("relu", None),
+        ("tanh", None),
+        ("linear", None),
+    ]
+    text = next(t for t in at.text_area if t.label == "decoder layers (shorthand)")
+    assert text.value == "linear:48 relu tanh linear"
     assert at.session_state["spec_valid"] is True
 
 

@@ -4,6 +4,8 @@ buttons. Each layer carries a stable id so its widgets keep their values when it
 from __future__ import annotations
 
 import itertools
+from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -17,30 +19,61 @@ from ui.widgets import typed_input
 _ids = itertools.count(1)
 
 
-def set_layers(layers: list[dict[str, Any]]) -> None:
+@dataclass
+class StackSlot:
+    """Where one editable stack lives in the session: `holder[key]` holds its layers and
+    `id_holder[id_key]` their widget ids. The supervised model is `main_slot()`; each module
+    of an autoencoder or GAN has a slot of its own, so one editor serves every stack."""
+
+    holder: MutableMapping[str, Any]
+    key: str
+    id_holder: MutableMapping[str, Any]
+    id_key: str
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        return self.holder[self.key]
+
+    @layers.setter
+    def layers(self, value: list[dict[str, Any]]) -> None:
+        self.holder[self.key] = value
+
+    @property
+    def ids(self) -> list[int]:
+        """One stable id per layer (re-made when the stack changed behind the editor)."""
+        ids = self.id_holder.get(self.id_key)
+        if ids is None or len(ids) != len(self.layers):
+            ids = [next(_ids) for _ in self.layers]
+            self.id_holder[self.id_key] = ids
+        return ids
+
+
+def main_slot() -> StackSlot:
+    """The supervised model's stack (`st.session_state["layers"]`)."""
+    return StackSlot(st.session_state, "layers", st.session_state, "layer_ids")
+
+
+def set_layers(layers: list[dict[str, Any]], slot: StackSlot | None = None) -> None:
     """Replace the whole stack (preset, import, text edit): fresh ids, fresh widgets."""
-    st.session_state["layers"] = layers
-    st.session_state["layer_ids"] = [next(_ids) for _ in layers]
+    slot = slot or main_slot()
+    slot.layers = layers
+    slot.id_holder[slot.id_key] = [next(_ids) for _ in layers]
 
 
-def _ids_in_sync() -> list[int]:
-    layers = st.session_state["layers"]
-    ids = st.session_state.get("layer_ids")
-    if ids is None or len(ids) != len(layers):
-        ids = [next(_ids) for _ in layers]
-        st.session_state["layer_ids"] = ids
-    return ids
-
-
-def layer_editor(error_index: str | None, warnings: dict[str, str] | None = None) -> None:
-    """Draw the stack; buttons change `st.session_state["layers"]` and rerun.
+def layer_editor(
+    error_index: str | None,
+    warnings: dict[str, str] | None = None,
+    slot: StackSlot | None = None,
+) -> None:
+    """Draw the stack; buttons change the slot's layers and rerun.
 
     `error_index` marks the layer at fault (🔴); `warnings` maps a top-level index to a short
     reason, marking a layer that trains badly (🟠) with the reason under its name.
     """
     warnings = warnings or {}
-    layers: list[dict[str, Any]] = st.session_state["layers"]
-    ids = _ids_in_sync()
+    slot = slot or main_slot()
+    layers: list[dict[str, Any]] = slot.layers
+    ids = slot.ids
     updated: list[dict[str, Any]] = []
     for i, (layer, uid) in enumerate(zip(layers, ids, strict=True)):
         kind = layer["kind"]
@@ -58,17 +91,17 @@ def layer_editor(error_index: str | None, warnings: dict[str, str] | None = None
             if warning:
                 head.caption(warning)
             if buttons[0].button("↑", key=f"up_{uid}", help="move up", disabled=i == 0):
-                _move(i, i - 1)
+                _move(slot, i, i - 1)
             if buttons[1].button(
                 "↓", key=f"down_{uid}", help="move down", disabled=i == len(layers) - 1
             ):
-                _move(i, i + 1)
+                _move(slot, i, i + 1)
             if buttons[2].button(
                 "", icon=":material/content_copy:", key=f"dup_{uid}", help="duplicate"
             ):
-                _duplicate(i)
+                _duplicate(slot, i)
             if buttons[3].button("✕", key=f"del_{uid}", help="remove"):
-                _remove(i)
+                _remove(slot, i)
             fields = [f for f in cls.model_fields if f not in ("kind", "layers")]
             new = {"kind": kind}
             if fields:
@@ -96,25 +129,27 @@ def layer_editor(error_index: str | None, warnings: dict[str, str] | None = None
                     st.error(str(exc))
                     new["layers"] = layer["layers"]
             updated.append(new)
-    st.session_state["layers"] = updated
+    slot.layers = updated
 
 
-def _move(i: int, j: int) -> None:
-    layers, ids = st.session_state["layers"], st.session_state["layer_ids"]
+def _move(slot: StackSlot, i: int, j: int) -> None:
+    layers, ids = slot.layers, slot.ids
     layers[i], layers[j] = layers[j], layers[i]
     ids[i], ids[j] = ids[j], ids[i]
     st.rerun()
 
 
-def _duplicate(i: int) -> None:
-    st.session_state["layers"].insert(i + 1, dict(st.session_state["layers"][i]))
-    st.session_state["layer_ids"].insert(i + 1, next(_ids))
+def _duplicate(slot: StackSlot, i: int) -> None:
+    ids = slot.ids
+    slot.layers.insert(i + 1, dict(slot.layers[i]))
+    ids.insert(i + 1, next(_ids))
     st.rerun()
 
 
-def _remove(i: int) -> None:
-    del st.session_state["layers"][i]
-    del st.session_state["layer_ids"][i]
+def _remove(slot: StackSlot, i: int) -> None:
+    ids = slot.ids
+    del slot.layers[i]
+    del ids[i]
     st.rerun()
 
 
@@ -132,7 +167,7 @@ def position_choices(layers: list[dict[str, Any]]) -> dict[str, int]:
     return choices
 
 
-def add_layer(kind: str, position: int | None = None) -> int:
+def add_layer(kind: str, position: int | None = None, slot: StackSlot | None = None) -> int:
     """Insert a new `kind` layer at `position` (default: before the output layer); returns
     the index it got."""
     layer: dict[str, Any] = {"kind": kind}
@@ -142,8 +177,9 @@ def add_layer(kind: str, position: int | None = None) -> int:
             {"kind": "relu"},
             {"kind": "linear", "out_features": 32},
         ]
-    layers = st.session_state["layers"]
-    ids = _ids_in_sync()
+    slot = slot or main_slot()
+    layers = slot.layers
+    ids = slot.ids
     if position is None:
         position = insert_position([d["kind"] for d in layers])
     position = max(0, min(position, len(layers)))

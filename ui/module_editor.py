@@ -1,6 +1,6 @@
 """The Build page for modes with several modules (autoencoders, GANs): one tab per module with
-its stack as editable shorthand and its own shape table, the mode's options, and "mirror the
-encoder" for decoders. The supervised page keeps its richer one-stack editor."""
+its stack in the same layer boxes as the supervised model's (and as shorthand text), its own
+shape table, the mode's options, and "mirror the encoder" for decoders."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import streamlit as st
 from playground.data import Dataset
 from playground.errors import PlaygroundError
 from playground.markup import escape_markdown
-from playground.model import ModelCheck, ModelSpec, check_model_partial
+from playground.model import LAYERS, ModelCheck, ModelSpec, check_model_partial
 from playground.model.export_modules import export_module_sources
 from playground.model.mirror import mirror_layers
 from playground.model.shorthand import format_layers, parse_layers
 from playground.train import TrainConfig
 from playground.train.modes import get_mode
+from ui.layer_editor import StackSlot, add_layer, layer_editor, position_choices, set_layers
 from ui.shape_table import shape_rows
 from ui.widgets import typed_input
 
@@ -109,33 +110,21 @@ def module_editor(dataset: Dataset, mode: str) -> bool:
             "reparameterisation), so the gradient reaches the encoder through the noise."
         )
     stacks = module_layers(mode)
+    ids = st.session_state.setdefault("module_layer_ids", {})
+    # Checked before the editors are drawn, to mark each module's layer at fault in its boxes.
+    try:
+        before = module_checks(dataset, mode, options)
+    except PlaygroundError:
+        before = {}
     tables = {}
     for name, tab in zip(stacks, st.tabs(list(stacks)), strict=True):
         with tab:
             left, right = st.columns([3, 2])
-            key = f"stack_{mode}_{name}"
-            if (
-                name == "decoder"
-                and "encoder" in stacks
-                and left.button(
-                    "Mirror the encoder", key=f"mirror_{mode}", help="Its widths in reverse."
-                )
-            ):
-                stacks[name] = mirror_layers(stacks["encoder"])
-                st.session_state[key] = format_layers(ModelSpec.parse({"layers": stacks[name]}))
-                st.rerun()
-            text = left.text_area(
-                f"{name} layers (shorthand)",
-                value=format_layers(ModelSpec.parse({"layers": stacks[name]})),
-                key=key,
-                help="e.g. linear:64 relu linear — the last layer's size is set by the mode",
-            )
-            try:
-                stacks[name] = parse_layers(text).model_dump()["layers"]
-            except PlaygroundError as exc:
-                left.error(f"{name}: {escape_markdown(str(exc), streamlit=True)}", icon="🔴")
+            slot = StackSlot(stacks, name, ids, f"{mode}.{name}")
+            with left:
+                _module_stack(mode, name, slot, stacks, before.get(name))
             tables[name] = right.container()
-    # Checked after every text box is read, so each table shows the stack as typed now.
+    # Checked after every editor is read, so each table shows the stack as edited now.
     try:
         checks = module_checks(dataset, mode, options)
     except PlaygroundError as exc:
@@ -159,3 +148,48 @@ def module_editor(dataset: Dataset, mode: str) -> bool:
             file_name, source, file_name=file_name, mime="text/x-python", on_click="ignore"
         )
     return True
+
+
+def _module_stack(
+    mode: str,
+    name: str,
+    slot: StackSlot,
+    stacks: dict[str, list[dict[str, Any]]],
+    check: ModelCheck | None,
+) -> None:
+    """One module's stack in the same boxes as the supervised model's, with "mirror the
+    encoder" for a decoder, a row to add a layer, and the stack as shorthand text."""
+    if (
+        name == "decoder"
+        and "encoder" in stacks
+        and st.button("Mirror the encoder", key=f"mirror_{mode}", help="Its widths in reverse.")
+    ):
+        set_layers(mirror_layers(stacks["encoder"]), slot)
+        st.rerun()
+    error = check.error if check is not None else None
+    layer_editor(error.layer_index if error is not None else None, slot=slot)
+    kind_column, where_column, button_column = st.columns([2, 2, 1], vertical_alignment="bottom")
+    kind = kind_column.selectbox(
+        f"Add to the {name}",
+        list(LAYERS),
+        format_func=lambda k: LAYERS[k].title,
+        key=f"add_kind_{mode}_{name}",
+    )
+    choices = position_choices(slot.layers)
+    where = where_column.selectbox("Where", list(choices), key=f"add_where_{mode}_{name}")
+    if button_column.button("Add layer", key=f"add_{mode}_{name}"):
+        add_layer(kind, choices[where], slot)
+        st.rerun()
+    with st.expander(f"Edit the {name} as text"):
+        text = st.text_area(
+            f"{name} layers (shorthand)",
+            value=format_layers(ModelSpec.parse({"layers": slot.layers})),
+            key=f"stack_{mode}_{name}_{'-'.join(map(str, slot.ids))}",
+            help="e.g. linear:64 relu linear — the last layer's size is set by the mode",
+        )
+        if st.button("Apply text", key=f"apply_{mode}_{name}"):
+            try:
+                set_layers(parse_layers(text).model_dump()["layers"], slot)
+                st.rerun()
+            except PlaygroundError as exc:
+                st.error(f"{name}: {escape_markdown(str(exc), streamlit=True)}", icon="🔴")
