@@ -24,6 +24,7 @@ from playground.inspect import (
     worst_errors,
     worst_misclassified,
 )
+from playground.inspect.module_inputs import fed_by_data, module_inputs
 from ui.next_step import next_step
 from ui.run_picker import load_cached, pick_run, weights_version
 from ui.state import store
@@ -35,19 +36,20 @@ if loaded is None:
 run_id = loaded.record.id
 version = weights_version(run_id)
 dataset = loaded.dataset
-# A run of several modules (an autoencoder, a GAN) is inspected one module at a time: those
-# the data flows into (an encoder, a discriminator); the others take codes or noise, which
-# the Generative page draws.
+# A run of several modules (an autoencoder, a GAN) is inspected one module at a time. Those
+# the data flows into (an encoder, a discriminator) come first; a decoder is fed the
+# encoder's codes and a generator the run's fixed noise.
 supervised = loaded.record.mode == "supervised"
-fed = [n for n, b in loaded.modules.items() if tuple(b.input_shape) == tuple(dataset.input_shape)]
+order = sorted(loaded.modules, key=lambda n: not fed_by_data(n, loaded.modules[n], dataset))
 module = None
 if not supervised:
-    module = st.sidebar.selectbox("Module", fed or list(loaded.modules), key="inspect_module")
+    module = st.sidebar.selectbox("Module", order, key="inspect_module")
     st.caption(
         f"A {loaded.record.mode} run: the {module} is shown. Its other modules' weights and "
         "gradients are under Weights & gradients; the Generative page shows what it makes."
     )
 built = loaded.modules[module] if module else loaded.built
+fed = fed_by_data(module, built, dataset)
 
 
 def _built(run, module: str | None):
@@ -57,7 +59,12 @@ def _built(run, module: str | None):
 @st.cache_data(max_entries=16, show_spinner="Running the batch through every layer...")
 def _activations(run_id: str, version: int, split: str, rows: int, module: str | None):
     run = load_cached(run_id, version)
-    return layer_activations(_built(run, module), run.dataset, split=split, max_rows=rows)
+    built = _built(run, module)
+    if fed_by_data(module, built, run.dataset):
+        return layer_activations(built, run.dataset, split=split, max_rows=rows), ""
+    seed = int(run.record.config.get("seed", 0))
+    inputs, what = module_inputs(run.modules, module, run.dataset, split, rows, seed)
+    return layer_activations(built, run.dataset, split=split, inputs=inputs), what
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the sample through every layer...")
@@ -95,11 +102,11 @@ def _sample_name(split: str, row: int) -> str:
 
 # Only the views that apply to this run: neurons over the plane need 2-D data and hidden
 # layers, feature maps need (channels, height, width) outputs.
-map_rows = feature_map_rows(built)
+map_rows = feature_map_rows(built) if fed else []
 tab_names = ["Activations", "Weights & gradients"]
 if supervised:  # predictions against the labels
     tab_names += ["Evaluation", "Representation"]
-if dataset.kind == "toy2d" and neuron_layers(built):
+if fed and dataset.kind == "toy2d" and neuron_layers(built):
     tab_names.insert(1, "Neurons")
 tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
 
@@ -107,10 +114,11 @@ with tabs["Activations"]:
     left, right = st.columns(2)
     split = left.selectbox("Split", ["test", "val", "train"], key="act_split")
     rows = int(right.number_input("Batch size", 1, 2048, 256, key="act_rows"))
-    acts = _activations(run_id, version, split, rows, module)
+    acts, fed_with = _activations(run_id, version, split, rows, module)
     relu = any(layer.dead_fraction is not None for layer in acts.layers)
     st.caption(
-        f"{len(acts.rows)} rows of the {split} split through every layer."
+        (f"{len(acts.rows)} rows of the {split} split" if fed else f"The {module} fed {fed_with}")
+        + " through every layer."
         + (" A unit is dead when it is zero for every row of the batch." if relu else "")
     )
     st.plotly_chart(charts.activation_distributions(acts), key="act_dist")

@@ -174,6 +174,12 @@ def test_inspect_shows_an_autoencoder_module_by_module(
     assert any(o.startswith("encoder ") for o in layers)
     assert any(o.startswith("decoder ") for o in layers)
     assert len(at.get("plotly_chart")) >= 2  # activations and a histogram over time
+    # The decoder's activations, fed the encoder's codes of the test rows.
+    at.selectbox(key="inspect_module").set_value("decoder").run()
+    assert not at.exception
+    assert any(c.value.startswith("The decoder fed the encoder's codes of") for c in at.caption)
+    distributions = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(distributions["data"]) == len(DECODER["layers"])  # one violin per layer
 
 
 def test_choosing_a_gan_sets_the_small_learning_rate_it_needs(registry: JobRegistry) -> None:

@@ -402,3 +402,37 @@ def test_the_mode_is_registered_with_its_options_and_starting_stacks() -> None:
     built = GanMode.check(data, specs, {})
     assert built["generator"].output_shape == (64,)  # reshaped to (1, 8, 8) by the mode
     assert built["discriminator"].output_shape == (1,)
+
+
+def test_a_digits_gan_stores_its_samples_over_training(store, monkeypatch) -> None:
+    """A row of samples per flush is kept with the run (thinned to KEPT_ROWS), so a finished
+    run shows its progress; the last row is the stored generator's own output."""
+    from playground.runs import reporter
+    from playground.store.samples import KEPT_ROWS, thin
+
+    monkeypatch.setattr(reporter, "FLUSH_SECONDS", 0.0)  # a row every epoch
+    request = RunRequest.parse(
+        {
+            "dataset": "digits",
+            "modules": modules("linear:64 relu linear sigmoid", "flatten linear:64 relu linear"),
+            "config": {"epochs": 12, "lr": 1e-3, "batch_size": 128},
+            "mode": "gan",
+        }
+    )
+    outcome = run_request(request, store)
+    rows = store.samples_over_time(outcome.run_id)
+    epochs = [epoch for epoch, _ in rows]
+    assert len(rows) == KEPT_ROWS and epochs[-1] == 12 and epochs == sorted(set(epochs))
+    assert all(images.shape == (16, 1, 8, 8) for _, images in rows)
+    # Training changed the samples from the first kept row to the last.
+    assert np.abs(rows[0][1] - rows[-1][1]).mean() > 0.02
+    run = load_run(outcome.run_id, store)
+    final = sample_grid(
+        run.modules["generator"].module, gan_noise(GanOptions.noise, 0)[:16], (1, 8, 8)
+    )
+    assert np.allclose(rows[-1][1], final.numpy(), atol=1e-6)
+    # Thinning keeps the newest row and spreads the others.
+    kept = thin([(e, np.zeros(1)) for e in range(1, 21)])
+    assert [e for e, _ in kept][-1] == 20 and len(kept) <= KEPT_ROWS
+    store.delete_run(outcome.run_id)
+    assert not store.samples_path(outcome.run_id).exists()

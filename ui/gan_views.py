@@ -93,7 +93,7 @@ def full_view(run: LoadedRun) -> None:
             view["counts"], view["modes_covered"] = coverage.counts, coverage.covered
     else:
         view["samples"] = view["samples"][:16]
-    _draw(view, dataset, None, "gan_full")
+    _draw(view, dataset, store().samples_over_time(run.record.id) or None, "gan_full")
     history = store().epochs(run.record.id)
     if history:
         st.plotly_chart(gan_losses(history), key="gan_full_losses")

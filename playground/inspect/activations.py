@@ -83,11 +83,17 @@ def layer_activations(
     example: int = 0,
     max_values: int = DEFAULT_MAX_VALUES,
     seed: int = 0,
+    inputs: torch.Tensor | None = None,
 ) -> Activations:
     """Every layer's output for `indices` of `split` (default: its first `max_rows` rows;
     pass one index to look at a single example). `example` picks which of those rows (by
-    position in the batch) gives the feature maps. Values are sampled with `seed`."""
-    rows, x, _ = select_rows(dataset, split, indices, max_rows)
+    position in the batch) gives the feature maps. Values are sampled with `seed`.
+    `inputs` replaces the rows for a module not fed the data (a decoder's codes, a
+    generator's noise: see module_inputs)."""
+    if inputs is None:
+        rows, x, _ = select_rows(dataset, split, indices, max_rows)
+    else:
+        rows, x = torch.arange(len(inputs)), inputs
     if not 0 <= example < len(rows):
         raise PlaygroundError(
             f"Example {example} is not in the batch of {len(rows)} rows.",

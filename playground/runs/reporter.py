@@ -100,13 +100,18 @@ class RunReporter(Callback):
             update.message = state.message
         # A pause shows the state it paused in (after a single step, say) without a new epoch.
         fresh = update.rows or update.final or update.status == "paused"
-        if boundary and self.live_boundary and fresh:
-            grid = _boundary(trainer)
+        if boundary and fresh:
+            grid = _boundary(trainer) if self.live_boundary else None
             if grid is not None:
                 update.live["boundary"] = grid
+            # The mode's view also when nobody watches live (the CLI): its image samples are
+            # stored with the run, so a finished run shows its progress.
             view = trainer.mode.live_view()
             if view is not None:
                 update.live["view"] = view
+                images = view.get("samples") if isinstance(view, dict) else None
+                if getattr(images, "ndim", 0) == 4 and (update.rows or update.final):
+                    update.samples.append((state.epoch, images))
         self._pending = RunUpdate(self.run_id)
         self._last_flush = time.monotonic()
         self.sink(update)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from playground.errors import PlaygroundError, RunNotFoundError, WeightsError
@@ -28,6 +29,7 @@ from playground.store.histograms import (
 )
 from playground.store.paths import data_dir
 from playground.store.process import current_owner, owner_alive
+from playground.store.samples import append_samples, read_samples
 from playground.store.update import RunUpdate
 
 SCHEMA = """
@@ -211,6 +213,8 @@ class RunStore:
             return
         if update.weights is not None:
             self.save_weights_bytes(update.run_id, update.weights)
+        if update.samples:
+            append_samples(self.samples_path(run_id), update.samples)
         with self._connect() as db:
             _append_epochs(db, run_id, update.rows, update.records)
             delete_histogram_steps(db, run_id, update.dropped_histogram_steps)
@@ -267,6 +271,7 @@ class RunStore:
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE id=?", (run_id,))
         self.weights_path(run_id).unlink(missing_ok=True)
+        self.samples_path(run_id).unlink(missing_ok=True)
 
     def mark_interrupted(self) -> int:
         """Runs still 'running' whose owning process is gone become 'interrupted'."""
@@ -330,6 +335,14 @@ class RunStore:
         if not all(c.isalnum() or c == "-" for c in run_id):  # ids come from URLs and CLIs
             raise RunNotFoundError(f"{run_id!r} is not a valid run id.")
         return self.weights_dir / f"{run_id}.safetensors"
+
+    def samples_path(self, run_id: str) -> Path:
+        return self.weights_path(run_id).with_suffix(".samples.safetensors")
+
+    def samples_over_time(self, run_id: str) -> list[tuple[int, np.ndarray]]:
+        """Image samples the run generated from fixed noise, as (epoch, images), oldest
+        first; [] for runs that made none."""
+        return read_samples(self.samples_path(run_id))
 
     def _exists(self, run_id: str) -> bool:
         with self._connect() as db:

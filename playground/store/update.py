@@ -35,6 +35,8 @@ class RunUpdate:
     dropped_histogram_steps: list[int] = field(default_factory=list)
     weights: bytes | None = None  # safetensors of every module (a checkpoint)
     final_metrics: dict[str, float] | None = None
+    # Image samples from fixed noise as (epoch, (n, C, H, W) array): kept with the run.
+    samples: list[tuple[int, Any]] = field(default_factory=list)
     # For live views only (never stored): e.g. {"boundary": BoundaryGrid, "score_name": "acc"}.
     live: dict[str, Any] = field(default_factory=dict)
     final: bool = False
