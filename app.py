@@ -27,6 +27,7 @@ pages = [
     st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),
     st.Page("app_pages/explain.py", title="Explain", icon=":material/lightbulb:"),
     st.Page("app_pages/fairness.py", title="Fairness", icon=":material/balance:"),
+    st.Page("app_pages/compress.py", title="Compress", icon=":material/compress:"),
     st.Page("app_pages/generative.py", title="Generative", icon=":material/auto_awesome:"),
 ]
 try:

@@ -17,11 +17,12 @@ from playground.charts.data import class_balance_chart, image_grid, scatter_2d, 
 from playground.data import Dataset, list_datasets
 from playground.data.csv_upload import INFINITE_CHOICES, MISSING_CHOICES
 from playground.data.dataset import SPLIT_NAMES
+from playground.data.options import dataset_options
 from playground.data.uploads import csv_columns, keep_upload
 from playground.errors import PlaygroundError
 from playground.markup import escape_markdown
 from ui.next_step import next_step
-from ui.state import current_dataset, show_error, store
+from ui.state import current_dataset, get_dataset, show_error, store
 from ui.widgets import typed_input
 
 YOUR_CSV = "Your CSV"
@@ -91,7 +92,56 @@ def choose_builtin(kind: str) -> None:
     changed = {
         k: v for k, v in params.items() if v != defaults[k] and not (v == [] and defaults[k] == ())
     }
+    changed.update(option_inputs(info.name, changed, old))
     st.session_state["dataset"] = {"name": info.name, "params": changed}
+
+
+def option_inputs(name: str, params: dict, old: dict) -> dict:
+    """One widget per dataset option (subsets, imbalance, outliers) that fits the dataset
+    built from `params`; returns the options that differ from their defaults. `old`: the
+    session's current parameters, which the widgets start from."""
+    try:
+        base = get_dataset(name, params)  # without options: its task and class names
+    except PlaygroundError:
+        return {}  # the page shows the builder's error below
+    options = {k: o for k, o in dataset_options().items() if o.applies_to(base)}
+    if not options:
+        return {}
+    names = base.class_names or []
+    values = {}
+    with st.expander("Subsets, imbalance and outliers", expanded=False):
+        columns = st.columns(min(len(options), 4))
+        for i, (option_name, option) in enumerate(options.items()):
+            value, key = old.get(option_name, option.default), f"dso_{name}_{option_name}"
+            with columns[i % len(columns)]:
+                if option_name == "keep_classes":  # class names, not indices
+                    picked = st.multiselect(
+                        option.title,
+                        list(range(len(names))),
+                        default=[c for c in value or [] if 0 <= c < len(names)],
+                        format_func=names.__getitem__,
+                        key=key,
+                        help="In the order picked: the first becomes class 0.",
+                    )
+                    values[option_name] = picked or None
+                    # Later options count classes after the renumbering (rare_class 0 is
+                    # the first class kept).
+                    names = [names[c] for c in picked] if picked else names
+                elif option_name == "rare_class":
+                    choices = [None, *range(len(names))]
+                    values[option_name] = st.selectbox(
+                        option.title,
+                        choices,
+                        index=choices.index(value) if value in choices else 0,
+                        format_func=lambda c, names=names: "none" if c is None else names[c],
+                        key=key,
+                        help=option.help,
+                    )
+                else:
+                    values[option_name] = typed_input(
+                        option.title, option.annotation, value, key, option.help
+                    )
+    return {k: v for k, v in values.items() if v != options[k].default}
 
 
 def _choice(
@@ -166,6 +216,7 @@ def choose_csv() -> None:
     }
     if sensitive:
         params["sensitive"] = sensitive
+    params.update(option_inputs("csv", params, old if same_file else {}))
     st.session_state["dataset"] = {"name": "csv", "params": params}
 
 

@@ -17,6 +17,8 @@ from playground.charts.training import (
     decision_boundary,
     gradient_norms,
     learning_rate_curve,
+    per_class_recall_figure,
+    recall_classes,
     thin_rows,
     training_curves,
 )
@@ -27,10 +29,12 @@ from playground.model import check_model
 from playground.runs import RunRequest, check_request
 from playground.runs.naming import default_run_name
 from playground.train.modes import get_mode
+from ui.augment_preview import augment_preview_chart
 from ui.module_editor import module_layers
 from ui.next_step import next_step
 from ui.state import current_dataset, get_dataset, registry, show_error, store
 from ui.train_options import training_options
+from ui.transfer_options import start_from_options, transfer_summary
 
 # While a run trains: points per curve and points over the decision boundary.
 LIVE_CURVE_POINTS = 300
@@ -92,7 +96,18 @@ controls, live_area, options_area = st.container(), st.container(), st.container
 with options_area:
     st.divider()
     with st.expander("Training options", expanded=not job_id):
-        config = training_options(dataset.sensitive_attributes)
+        config = training_options(dataset.sensitive_attributes, dataset)
+        augment_preview_chart(dataset, config)  # what augmentation will show the model
+    with st.expander("Start from a stored run (transfer learning)"):
+        chosen = st.session_state["dataset"]
+        mode = st.session_state.get("mode", "supervised")
+        modules, mode_opts = session_modules(mode)
+        try:
+            base = request_for(chosen, modules, config, mode, mode_opts)
+        except PlaygroundError:
+            start, compare = None, False
+        else:
+            start, compare = start_from_options(base, dataset)
 
 with controls:
     chosen = st.session_state["dataset"]
@@ -120,10 +135,27 @@ with controls:
     if start_col.button("Start training", type="primary", disabled=not spec_valid or active):
         try:
             request = request_for(chosen, modules, config, mode, mode_opts, run_name.strip())
-            job = registry().submit(request, dataset)
+            twin = None
+            if start is None:
+                job = registry().submit(request, dataset)
+            else:
+                named = run_name.strip() or default_name
+                job = registry().submit(
+                    request.model_copy(
+                        update={"start_from": start, "name": f"{named} · fine-tuned"}
+                    ),
+                    dataset,
+                )
+                if compare:  # the same run from scratch, named so the two tell apart
+                    scratch = request.model_copy(update={"name": f"{named} · from scratch"})
+                    twin = registry().submit(scratch, dataset)
         except PlaygroundError as exc:
             show_error(exc)
         else:
+            st.session_state["compare_jobs"] = {
+                **st.session_state.get("compare_jobs", {}),
+                **({job.id: twin.id} if twin is not None else {}),
+            }
             st.session_state["job_id"] = job.id
             st.query_params["job"] = job.id
             st.rerun()
@@ -175,10 +207,21 @@ MAX_METRIC_COLUMNS = 8
 
 
 def final_metrics_view(metrics: dict[str, float]) -> None:
-    if len(metrics) <= MAX_METRIC_COLUMNS:
-        for col, (name, value) in zip(st.columns(len(metrics)), metrics.items(), strict=True):
+    # Each class's recall goes in its own table: beside the loss and the score it would
+    # push them out of the row of numbers a person reads first.
+    recall = {k: v for k, v in metrics.items() if "_recall_" in k}
+    main = {k: v for k, v in metrics.items() if k not in recall}
+    if len(main) <= MAX_METRIC_COLUMNS:
+        for col, (name, value) in zip(st.columns(len(main)), main.items(), strict=True):
             col.metric(name.replace("_", " "), f"{value:.4f}")
-        return
+    else:
+        _metrics_table(main)
+    if recall:
+        with st.expander("Recall of each class"):
+            _metrics_table(recall)
+
+
+def _metrics_table(metrics: dict[str, float]) -> None:
     table: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
         split, _, name = key.partition("_")
@@ -222,7 +265,9 @@ def live_charts(job_id: str) -> None:
     snap = registry().snapshot(job_id)
     if snap is None:
         return  # the stored view draws them
-    run_data = get_dataset(snap.dataset, snap.dataset_params) if snap.boundary else None
+    # The dataset for the boundary's points, and for class names in the recall legend.
+    wanted = bool(snap.boundary) or bool(recall_classes(snap.history[-1:]))
+    run_data = get_dataset(snap.dataset, snap.dataset_params) if wanted else None
     _charts(
         snap.history,
         snap.records,
@@ -299,6 +344,11 @@ def _charts(
         (right2.error if warning.level == "error" else right2.warning)(warning.text)
     if boundary is not None:
         right2.plotly_chart(_sized(learning_rate_curve(history), BOTTOM_HEIGHT), key="lr2")
+    if recall_classes(history[-1:]):
+        # Accuracy hides a rare class the model never predicts; its recall line does not.
+        names = getattr(data, "class_names", None)
+        figure = _sized(per_class_recall_figure(history, names), BOTTOM_HEIGHT)
+        (st if boundary is not None else right2).plotly_chart(figure, key="recall")
 
 
 def _sized(figure: go.Figure, height: int, bottom: int = 40) -> go.Figure:
@@ -309,6 +359,7 @@ with live_area:
     if job_id:
         live_view(job_id)
         live_charts(job_id)
+        transfer_summary(job_id, st.session_state.get("compare_jobs", {}).get(job_id))
     else:
         st.info(
             "Press **Start training** (the options are below). Progress updates every second, "

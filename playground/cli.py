@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -26,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+EXTRA_COMMANDS = ("playground.cli_compress",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +93,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=LR",
         help="a module's own learning rate, e.g. discriminator=0.0004 (repeatable)",
     )
+    transfer = train.add_argument_group("transfer learning (start from a stored run)")
+    transfer.add_argument("--start-from", metavar="RUN_ID", help="copy a stored run's weights")
+    transfer.add_argument(
+        "--copy-layers",
+        metavar="0,2",
+        help="only these layers (default: every layer whose shapes fit; a head for another "
+        "number of classes is always new)",
+    )
+    transfer.add_argument("--freeze", metavar="0,2", help="layers that do not learn")
+    transfer.add_argument(
+        "--frozen-lr-scale",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="frozen layers learn at X times the learning rate instead (default 0: not at all)",
+    )
+    transfer.add_argument(
+        "--source-module",
+        metavar="NAME",
+        help="take this module of the stored run, e.g. encoder (self-supervised pretraining)",
+    )
     opts = train.add_argument_group("training")
     for name, field in TrainConfig.model_fields.items():
         flag = "--" + name.replace("_", "-")
@@ -97,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
         if field.annotation is bool:
             opts.add_argument(
                 flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+            continue
+        if getattr(field.annotation, "__origin__", None) is dict:
+            # A mapping option is repeated NAME=VALUE pairs: --augment shift=1 --augment rotate=10.
+            opts.add_argument(
+                flag, dest=name, action="append", metavar="NAME=VALUE", help=help_text
             )
             continue
         choices = getattr(field.annotation, "__args__", None)
@@ -152,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     datasets.set_defaults(func=cmd_datasets)
     layers = sub.add_parser("layers", help="list layer kinds")
     layers.set_defaults(func=cmd_layers)
+    # Commands kept in modules of their own (one concern each); imported when the CLI runs.
+    for module in EXTRA_COMMANDS:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -263,9 +297,25 @@ def _spec_arg(args: argparse.Namespace):
     return parse_layers(args.layers or PRESETS["mlp"].layers)
 
 
+def _start_from(args: argparse.Namespace):
+    from playground.runs.request import StartFrom
+
+    def layers(text: str | None) -> list[str] | None:
+        return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+    return StartFrom(
+        run_id=args.start_from,
+        layers=layers(args.copy_layers),
+        freeze=layers(args.freeze) or [],
+        frozen_lr_scale=args.frozen_lr_scale,
+        source_module=args.source_module,
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from playground.cli_progress import ProgressBar
     from playground.runs import RunRequest, check_request, run_request
+    from playground.train.augment import check_augment
     from playground.train.device import resolve_device
 
     store = _store(args)
@@ -276,13 +326,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         for k, v in vars(args).items()
         if k in TrainConfig.model_fields and v is not None
     }
+    for key in [k for k, v in options.items() if isinstance(v, list)]:  # NAME=VALUE pairs
+        pairs = _pairs(options[key], "--" + key.replace("_", "-"), "shift=1")
+        options[key] = {n: _value(v) for n, v in pairs.items()}
     config = TrainConfig.parse(options)
     if args.mode == "supervised":
         request = RunRequest.supervised(dataset_name, dataset_params, spec, config, name=args.name)
     else:
         request = _mode_request(args, dataset_name, dataset_params, config)
+    if args.start_from:
+        request = request.model_copy(update={"start_from": _start_from(args)})
     checked = check_request(request)
     ds = checked.dataset
+    check_augment(config.augment, ds.kind, ds.task, args.mode)  # suits this data and mode?
     print(
         f"dataset {ds.name}: {ds.task}, input {tuple(ds.input_shape)}, "
         f"{len(ds.train)}/{len(ds.val)}/{len(ds.test)} train/val/test"
@@ -293,6 +349,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(built.format_table())
     print(f"device {resolve_device(request.config.device)}")
     callbacks = [] if args.quiet else [ProgressBar()]
+    if request.start_from is not None:
+        print(f"starting from run {request.start_from.run_id}")
     start = time.perf_counter()
     outcome = run_request(request, store, callbacks=callbacks, dataset=ds)
     state = outcome.state
@@ -342,9 +400,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"model    {format_layers(ModelSpec.parse(r.spec))}  ({r.param_count:,} parameters)")
     config = TrainConfig.parse(r.config)
     changed = {
-        k: v for k, v in config.model_dump().items() if v != TrainConfig.model_fields[k].default
+        k: v
+        for k, v in config.model_dump().items()
+        if v != TrainConfig.model_fields[k].get_default(call_default_factory=True)
     }
     print(f"config   {json.dumps(changed) if changed else 'defaults'}")
+    if r.lineage:
+        print(f"lineage  {json.dumps(r.lineage)}")
     print(f"epochs   {r.epochs_done}, {r.duration:.1f}s")
     for key, value in r.final_metrics.items():
         print(f"  {key:<12} {value:.4f}")

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from playground.train import TrainConfig
 from playground.train.device import available_devices
+from playground.train.samplers import SAMPLERS
+from ui.augment_preview import augment_inputs
 from ui.widgets import typed_input
+
+if TYPE_CHECKING:
+    from playground.data.dataset import Dataset
 
 GROUPS = {
     "Optimiser": ["optimizer", "lr", "momentum", "nesterov", "batch_size", "epochs"],
-    "Loss and regularisation": ["loss", "l1", "l2", "grad_clip", "class_weighting", "reweigh"],
+    "Loss and regularisation": [
+        "loss",
+        "l1",
+        "l2",
+        "grad_clip",
+        "class_weighting",
+        "sampler",
+        "reweigh",
+    ],
     "Schedule and stopping": [
         "schedule",
         "step_size",
@@ -42,6 +56,17 @@ def _input(name: str, value: Any, sensitive: list[str]) -> Any:
             help=help_text,
             disabled=not sensitive,
         )
+    if name == "sampler":
+        # The engine's choices (the Literal), each said in words.
+        choices = list(typing.get_args(annotation))
+        return st.selectbox(
+            label,
+            choices,
+            index=choices.index(value) if value in choices else 0,
+            format_func=lambda s: SAMPLERS[s].title,
+            key=key,
+            help=help_text,
+        )
     if name == "device":
         devices = {
             "auto": "auto (best available)",
@@ -59,9 +84,12 @@ def _input(name: str, value: Any, sensitive: list[str]) -> Any:
     return typed_input(label, annotation, value, key, help_text)
 
 
-def training_options(sensitive: list[str] | None = None) -> dict[str, Any]:
+def training_options(
+    sensitive: list[str] | None = None, dataset: Dataset | None = None
+) -> dict[str, Any]:
     """Draw the option groups and return the chosen config as a dict (validated later).
-    `sensitive`: the dataset's sensitive attributes, which reweighing can balance."""
+    `sensitive`: the dataset's sensitive attributes, which reweighing can balance;
+    `dataset`: the data to offer augmentations for (none without it)."""
     current = {**TrainConfig().model_dump(), **st.session_state["config"]}
     chosen: dict[str, Any] = {}
     for title, names in GROUPS.items():
@@ -70,5 +98,9 @@ def training_options(sensitive: list[str] | None = None) -> dict[str, Any]:
             for i, name in enumerate(names):
                 with cols[i % 3]:
                     chosen[name] = _input(name, current[name], sensitive or [])
+    chosen["augment"] = {}
+    if dataset is not None:
+        with st.expander("Augmentation", expanded=bool(current["augment"])):
+            chosen["augment"] = augment_inputs(dataset, current["augment"])
     st.session_state["config"] = chosen
     return chosen

@@ -83,6 +83,44 @@ def training_curves(history: Rows, score_name: str) -> go.Figure:
     return fig
 
 
+def recall_classes(history: Rows, split: str = "val") -> list[int]:
+    """The class indices with a `<split>_recall_<class>` column in any row, in order."""
+    prefix = f"{split}_recall_"
+    found = {int(k[len(prefix) :]) for row in history for k in row if k.startswith(prefix)}
+    return sorted(found)
+
+
+def per_class_recall_figure(
+    history_rows: Rows, class_names: Sequence[str] | None, split: str = "val"
+) -> go.Figure:
+    """Each class's recall on `split` by epoch: one line per class (named by its class name,
+    coloured as the class is everywhere), so a rare class left behind shows as a line near 0
+    while accuracy looks fine."""
+    names = list(class_names or [])
+    fig = go.Figure()
+    epochs = [row.get("epoch") for row in history_rows]
+    for c in recall_classes(history_rows, split):
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=_values(history_rows, f"{split}_recall_{c}"),
+                name=plain(names[c] if c < len(names) else f"class {c}"),
+                mode="lines+markers" if len(history_rows) < 30 else "lines",
+                line={"color": class_colour(c)},
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        xaxis_title="epoch",
+        yaxis={"title": f"{SPLIT_TITLES.get(split, split)} recall", "tickformat": ".0%"},
+        legend={"title": {"text": "class"}},
+        hovermode="x unified",
+        margin={"t": 30},
+    )
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig
+
+
 def learning_rate_curve(history: Rows) -> go.Figure:
     """The learning rate by epoch (epoch rows) or by step (step records); one trace."""
     xk = x_key(history)

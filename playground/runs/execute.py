@@ -30,6 +30,7 @@ from playground.model.limits import check_run_limits, format_bytes
 from playground.runs.naming import default_run_name
 from playground.runs.reporter import RunReporter, UpdateSink
 from playground.runs.request import RunRequest
+from playground.runs.transfer import copy_weights, layer_lr_scales, plan_transfer
 from playground.store import RunStore, RunUpdate
 from playground.train import (
     Callback,
@@ -39,6 +40,7 @@ from playground.train import (
     Trainer,
     TrainState,
 )
+from playground.train.augment.registry import check_augment
 from playground.train.modes import get_mode
 
 
@@ -81,6 +83,8 @@ def check_request(request: RunRequest, dataset: Dataset | None = None) -> Checke
     dataset = dataset or load_dataset(request.dataset, **request.dataset_params)
     mode = get_mode(request.mode)
     modules = mode.check(dataset, request.modules, request.mode_options)
+    mode.epoch_size(dataset, request.config, request.mode_options)  # refuses an unfit sampler
+    check_augment(request.config.augment, dataset.kind, dataset.task, request.mode)
     # A batch is never bigger than the training set (batch_size may ask for the whole of it).
     check_run_limits(modules, min(request.config.batch_size, max(len(dataset.train), 1)))
     for name, overrides in request.module_configs.items():
@@ -105,6 +109,12 @@ def record(
     returns its run id. A bad request raises (DatasetError, SpecError, TrainingError) before
     anything is stored."""
     checked = checked or check_request(request)
+    lineage = dict(request.lineage)
+    if request.start_from is not None:
+        # Checked here, before anything is stored: a start that fits nothing is refused.
+        stored = load_safetensors(start_weights(request, store))
+        plan = plan_transfer(request.start_from, checked.modules, stored)
+        lineage.update(plan.lineage(request.start_from))
     return store.create_run(
         dataset=checked.dataset.name,
         dataset_params=checked.dataset.params,
@@ -119,7 +129,7 @@ def record(
             request.config,
             request.mode,
         ),
-        lineage=request.lineage,
+        lineage=lineage,
         status=status,
         message=message,
         mode=request.mode,
@@ -138,6 +148,13 @@ def build_trainer(
     """The trainer for a request, with `initial_weights` (safetensors bytes of a stored run,
     see `start_weights`) copied into the modules they fit."""
     dataset = dataset or load_dataset(request.dataset, **request.dataset_params)
+    stored = plan = None
+    scales: dict[str, dict[str, float]] = {}
+    if initial_weights is not None and request.start_from is not None:
+        stored = load_safetensors(initial_weights)
+        checked = get_mode(request.mode).check(dataset, request.modules, request.mode_options)
+        plan = plan_transfer(request.start_from, checked, stored)
+        scales = layer_lr_scales(plan, request.start_from)
     trainer = Trainer(
         dataset,
         config=request.config,
@@ -148,9 +165,10 @@ def build_trainer(
         mode_options=request.mode_options,
         module_configs=request.module_configs,
         sample_weights=sample_weights_for(request, dataset),
+        layer_lr_scales=scales,
     )
-    if initial_weights is not None:
-        _copy_matching(trainer, load_safetensors(initial_weights), request)
+    if plan is not None and stored is not None:
+        copy_weights(trainer.modules, plan, stored)
     return trainer
 
 
@@ -331,26 +349,3 @@ def start_weights(request: RunRequest, store: RunStore) -> bytes | None:
             "Start from another run, or train this one again.",
         ) from None
     return data
-
-
-def _copy_matching(trainer: Trainer, stored: dict[str, torch.Tensor], request: RunRequest) -> None:
-    """Copy stored tensors into the trainer's modules where names and shapes match."""
-    wanted = request.start_from.modules if request.start_from else None
-    single = len(trainer.modules) == 1
-    # A one-module run stores plain keys ("0.weight"); several store "name.0.weight".
-    stored_single = not any(k.split(".", 1)[0] in trainer.modules for k in stored)
-    copied = 0
-    with torch.no_grad():
-        for name, built in trainer.modules.items():
-            if wanted is not None and name not in wanted:
-                continue
-            for key, tensor in built.module.state_dict().items():
-                source = stored.get(key if stored_single and single else f"{name}.{key}")
-                if source is not None and source.shape == tensor.shape:
-                    tensor.copy_(source)
-                    copied += 1
-    if copied == 0:
-        raise PlaygroundError(
-            "None of the stored run's weights fit this model (no layer has the same name and shape).",
-            "Start from a run with the same layers, or train from scratch.",
-        )

@@ -11,8 +11,28 @@ from playground.train import TrainConfig
 
 # Options worth a word in a name, in the order people compare them; the rest (seed, device,
 # threads, how often to record) do not change what is learned or are too fine for a name.
-NAMED_OPTIONS = ("optimizer", "lr", "batch_size", "schedule", "l2", "l1", "epochs", "loss")
-SHORT = {"lr": "lr", "batch_size": "batch", "l2": "L2", "l1": "L1", "schedule": "schedule"}
+# Most telling first: at most MAX_OPTIONS of them make it into a name.
+NAMED_OPTIONS = (
+    "optimizer",
+    "lr",
+    "sampler",
+    "class_weighting",
+    "augment",
+    "batch_size",
+    "schedule",
+    "l2",
+    "l1",
+    "epochs",
+    "loss",
+)
+SHORT = {
+    "lr": "lr",
+    "batch_size": "batch",
+    "l2": "L2",
+    "l1": "L1",
+    "schedule": "schedule",
+    "class_weighting": "class weights",
+}
 MAX_OPTIONS = 4
 # Layer kinds that name a model family, most telling first.
 FAMILIES = (
@@ -51,8 +71,12 @@ def option_changes(config: TrainConfig | dict[str, Any]) -> list[str]:
         value = values.get(option, defaults[option])
         if value == defaults[option]:
             continue
-        if option == "optimizer":
+        if option in ("optimizer", "sampler"):
             changes.append(str(value))
+        elif isinstance(value, bool):
+            changes.append(SHORT.get(option, option.replace("_", " ")))
+        elif isinstance(value, dict):  # augmentations by name
+            changes.append(f"{option} {'+'.join(value)}")
         else:
             label = SHORT.get(option, option.replace("_", " "))
             changes.append(f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}")

@@ -17,13 +17,22 @@ from playground.train.config import TrainConfig
 
 
 class StartFrom(BaseModel):
-    """Start a run from a stored run's weights: every named module present in both runs takes
-    the stored tensors whose names and shapes match (the others keep their fresh init)."""
+    """Start a run from a stored run's weights (transfer learning, see runs/transfer.py):
+    each layer whose tensors all have stored tensors of the same name and shape is copied;
+    the others (a head for another number of classes) keep their fresh initialisation."""
 
     model_config = ConfigDict(extra="forbid")
 
     run_id: str = Field(min_length=1)
     modules: list[str] | None = None  # None: every module with the same name
+    # Take the tensors of this module of the stored run (an autoencoder's "encoder" to start
+    # a supervised model: self-supervised pretraining); None: the module of the same name.
+    source_module: str | None = None
+    # Layers to copy ("0", "2"; "encoder.0" in a run of several modules); None: all that fit.
+    layers: list[str] | None = None
+    # Layers that do not learn, or learn at frozen_lr_scale times the learning rate.
+    freeze: list[str] = Field(default_factory=list)
+    frozen_lr_scale: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class RunRequest(BaseModel):

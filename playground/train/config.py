@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from playground.errors import TrainingError
+from playground.train.augment.registry import strength_problem
 
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"]
 ScheduleName = Literal["none", "step", "exponential", "cosine", "plateau", "onecycle"]
 LossName = Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+# Which rows an epoch visits (playground/train/samplers.py holds them and their titles).
+SamplerName = Literal["none", "oversample", "undersample"]
 
 
 # What people read for each option (the app's labels); field names stay the CLI's flags.
@@ -34,11 +38,13 @@ TITLES = {
     "early_stopping_min_delta": "smallest improvement that counts",
     "stop_when_not_learning": "stop a run that is not learning",
     "class_weighting": "weight classes by rarity",
+    "sampler": "balance classes by sampling",
     "reweigh": "reweigh by sensitive attribute",
     "seed": "random seed",
     "device": "device",
     "cpu_threads": "CPU threads",
     "record_every": "record statistics every N steps",
+    "augment": "data augmentation",
 }
 
 
@@ -73,6 +79,11 @@ class TrainConfig(BaseModel):
     class_weighting: bool = Field(
         default=False, description="weight classes inversely to their frequency"
     )
+    sampler: SamplerName = Field(
+        default="none",
+        description="oversample: every class appears per epoch as often as the largest; "
+        "undersample: as often as the smallest (classification, supervised mode)",
+    )
     reweigh: str | None = Field(
         default=None,
         min_length=1,
@@ -87,6 +98,21 @@ class TrainConfig(BaseModel):
     record_every: int = Field(
         default=20, ge=1, description="steps between gradient/weight-norm records"
     )
+    augment: dict[str, float] = Field(
+        default_factory=dict,
+        description="augmentation name -> strength, applied to training batches only "
+        "(e.g. shift=1, rotate=10, noise=0.1, mixup=0.2; see playground.train.augment)",
+    )
+
+    @field_validator("augment")
+    @classmethod
+    def _known_augmentations(cls, value: dict[str, float]) -> dict[str, float]:
+        # Names and strengths only: whether one suits the data is checked with the dataset.
+        for name, strength in value.items():
+            problem = strength_problem(name, strength)
+            if problem:
+                raise PydanticCustomError("augment", problem)
+        return value
 
     @classmethod
     def title(cls, name: str) -> str:

@@ -48,6 +48,35 @@ def parse_specs(
     return {k: v if isinstance(v, ModelSpec) else ModelSpec.parse(v) for k, v in named.items()}
 
 
+def _parameter_groups(
+    module: nn.Module, cfg: TrainConfig, scales: Mapping[str, float]
+) -> list[Any]:
+    """The module's parameters for its optimiser. Layers in `scales` (top-level index ->
+    factor, from transfer learning) learn at factor x lr, in their own group after the
+    base group (whose lr the curves show); a factor of 0 freezes them: no gradient, no
+    update, no weight decay."""
+    if not scales:
+        return list(module.parameters())
+    base: list[nn.Parameter] = []
+    slow: dict[float, list[nn.Parameter]] = {}
+    for key, param in module.named_parameters():
+        factor = scales.get(key.split(".", 1)[0])
+        if factor is None:
+            base.append(param)
+        elif factor == 0:
+            param.requires_grad_(False)
+        else:
+            slow.setdefault(factor, []).append(param)
+    groups: list[Any] = [{"params": base}] if base else []
+    groups += [{"params": p, "lr": cfg.lr * f} for f, p in slow.items()]
+    if not groups:
+        raise TrainingError(
+            "Every layer is frozen: nothing would learn.",
+            "Leave at least the last layer unfrozen, or give frozen layers a learning-rate factor.",
+        )
+    return groups
+
+
 class Trainer:
     """Trains a run's modules on one dataset with a mode (supervised by default).
 
@@ -69,6 +98,7 @@ class Trainer:
         mode_options: Mapping[str, Any] | None = None,
         module_configs: Mapping[str, Mapping[str, Any]] | None = None,
         sample_weights: torch.Tensor | None = None,
+        layer_lr_scales: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         self.dataset = dataset
         self.config = config or TrainConfig()
@@ -77,6 +107,8 @@ class Trainer:
         mode_cls = get_mode(mode)
         self.specs = parse_specs(spec, modules)
         options = dict(mode_options or {})
+        # A sampler may change how many rows an epoch visits (and refuses unfit modes here).
+        epoch_rows = mode_cls.epoch_size(dataset, self.config, options)
         if self.config.reweigh and sample_weights is None:
             raise TrainingError(
                 f"Reweighing by '{self.config.reweigh}' needs its sample weights.",
@@ -98,7 +130,7 @@ class Trainer:
         # All modules as one, so checkpoints, early stopping and histograms see them all.
         self.model: nn.Module = run_module(self.modules)
         self.sample_weights = None if sample_weights is None else sample_weights.to(self.device)
-        self.steps_per_epoch = math.ceil(len(dataset.train) / self.config.batch_size)
+        self.steps_per_epoch = math.ceil(epoch_rows / self.config.batch_size)
         self.module_configs: dict[str, TrainConfig] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedules: dict[str, Schedule] = {}
@@ -110,7 +142,8 @@ class Trainer:
                 else self.config
             )
             self.module_configs[name] = cfg
-            self.optimizers[name] = make_optimizer(built.module.parameters(), cfg)
+            params = _parameter_groups(built.module, cfg, (layer_lr_scales or {}).get(name, {}))
+            self.optimizers[name] = make_optimizer(params, cfg)
             self.schedules[name] = make_schedule(self.optimizers[name], cfg, self.steps_per_epoch)
         self.optimizer = self.optimizers[first]
         # What modes call in the hot loop: the same updates with less Python (fast_step.py).
@@ -170,9 +203,10 @@ class Trainer:
             for epoch in range(cfg.epochs):
                 epoch_start = time.perf_counter()
                 self.model.train()
-                order = torch.randperm(n, generator=shuffle).to(self.device)
+                order = mode.epoch_order(torch.randperm(n, generator=shuffle).to(self.device))
+                rows = len(order)  # a sampler's epoch may repeat or skip rows
                 mode.begin_epoch(order)
-                for start in range(0, n, cfg.batch_size):
+                for start in range(0, rows, cfg.batch_size):
                     checkpoint(on_pause, on_resume)
                     idx = order[start : start + cfg.batch_size]
                     loss = mode.step(idx, start)
@@ -182,7 +216,7 @@ class Trainer:
                         callback.on_batch_end(self, loss)
                     if state.step % cfg.record_every == 0:
                         self._record(epoch, loss)
-                row = self._end_epoch(epoch, n, time.perf_counter() - epoch_start)
+                row = self._end_epoch(epoch, rows, time.perf_counter() - epoch_start)
                 self._emit("on_epoch_end", row)
                 if state.stop_training:
                     break

@@ -22,6 +22,7 @@ from playground.model.spec import ModelSpec
 
 if TYPE_CHECKING:
     from playground.data.dataset import Dataset, Split
+    from playground.train.config import TrainConfig
     from playground.train.objectives import Objective
     from playground.train.trainer import Trainer
 
@@ -130,10 +131,29 @@ class TrainingMode:
             named.args = (f"{text} {exc.hint}" if exc.hint else text,)
             raise named from None
 
+    @classmethod
+    def epoch_size(cls, dataset: Dataset, config: TrainConfig, options: Mapping[str, Any]) -> int:
+        """Training rows one epoch visits, known before the mode exists (the learning-rate
+        schedules count steps). Here a sampler is refused: only a mode that trains on the
+        labels (supervised) has classes to balance."""
+        if config.sampler != "none":
+            raise TrainingError(
+                f"The sampler '{config.sampler}' balances classes in a supervised loss; mode "
+                f"'{cls.name}' does not train on the labels.",
+                "Set the sampler to 'none' for this mode.",
+            )
+        return len(dataset.train)
+
     # -- the loop's hooks --------------------------------------------------------------
     @property
     def train_size(self) -> int:
         return len(self.trainer.dataset.train)
+
+    def epoch_order(self, order: torch.Tensor) -> torch.Tensor:
+        """The rows this epoch trains on, in order, given the trainer's shuffled permutation
+        of `train_size` rows (a sampler may repeat or skip rows; the epoch's steps follow
+        the returned length). Default: the permutation itself."""
+        return order
 
     def begin_epoch(self, order: torch.Tensor) -> None:
         """`order` is the epoch's shuffled permutation of training indices, on the device."""
