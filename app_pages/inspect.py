@@ -103,52 +103,68 @@ def _sample_name(split: str, row: int) -> str:
 # Only the views that apply to this run: neurons over the plane need 2-D data and hidden
 # layers, feature maps need (channels, height, width) outputs.
 map_rows = feature_map_rows(built) if fed else []
-tab_names = ["Activations", "Weights & gradients"]
+# An ensemble's layers hold K members' weights stacked and run as one batched product, so no
+# layer is ever called on its own: its activations cannot be captured with hooks.
+ensemble = loaded.record.mode == "ensemble"
+tab_names = ["Weights & gradients"] if ensemble else ["Activations", "Weights & gradients"]
+if ensemble:
+    st.info(
+        "An ensemble trains its members as one stacked model, so its layers' activations "
+        "cannot be shown one member at a time here. The Ensembles & CV page compares the "
+        "members and maps where they disagree; Explain and Fairness work on the ensemble."
+    )
 if supervised:  # predictions against the labels
     tab_names += ["Evaluation", "Representation"]
-if fed and dataset.kind == "toy2d" and neuron_layers(built):
+elif ensemble:  # predictions of the ensemble as a whole; no layer to project from
+    tab_names += ["Evaluation"]
+if fed and not ensemble and dataset.kind == "toy2d" and neuron_layers(built):
     tab_names.insert(1, "Neurons")
 tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
 
-with tabs["Activations"]:
-    left, right = st.columns(2)
-    split = left.selectbox("Split", ["test", "val", "train"], key="act_split")
-    rows = int(right.number_input("Batch size", 1, 2048, 256, key="act_rows"))
-    acts, fed_with = _activations(run_id, version, split, rows, module)
-    relu = any(layer.dead_fraction is not None for layer in acts.layers)
-    st.caption(
-        (f"{len(acts.rows)} rows of the {split} split" if fed else f"The {module} fed {fed_with}")
-        + " through every layer."
-        + (" A unit is dead when it is zero for every row of the batch." if relu else "")
-    )
-    st.plotly_chart(charts.activation_distributions(acts), key="act_dist")
-    if relu:  # dead units only mean something after a ReLU
-        st.plotly_chart(charts.dead_fraction_chart(acts), key="act_dead")
-    if map_rows:
-        st.subheader("Feature maps")
+if "Activations" in tabs:
+    with tabs["Activations"]:
         left, right = st.columns(2)
-        labels = {f"{row.index} {row.label}": row.index for row in map_rows}
-        chosen = left.selectbox("Layer", list(labels), key="act_maps")
-        n_split = len(dataset.split(split))
-        example = int(
-            right.number_input(
-                f"Sample (row of the {split} split)", 0, n_split - 1, 0, key="act_ex"
-            )
-        )
-        sample = _sample(run_id, version, split, example, module)
-        image = sample.example_input if dataset.kind == "image" else None
-        st.plotly_chart(
-            charts.feature_map_grid(
-                sample.layer(labels[chosen]), image=image, sample=_sample_name(split, example)
-            ),
-            key="act_grid",
-            width="content",
-        )
+        split = left.selectbox("Split", ["test", "val", "train"], key="act_split")
+        rows = int(right.number_input("Batch size", 1, 2048, 256, key="act_rows"))
+        acts, fed_with = _activations(run_id, version, split, rows, module)
+        relu = any(layer.dead_fraction is not None for layer in acts.layers)
         st.caption(
-            "What each channel of the layer responds to in this sample"
-            + (", beside the input image" if image is not None else "")
-            + ": all channels share one colour scale (the bar on the right)."
+            (
+                f"{len(acts.rows)} rows of the {split} split"
+                if fed
+                else f"The {module} fed {fed_with}"
+            )
+            + " through every layer."
+            + (" A unit is dead when it is zero for every row of the batch." if relu else "")
         )
+        st.plotly_chart(charts.activation_distributions(acts), key="act_dist")
+        if relu:  # dead units only mean something after a ReLU
+            st.plotly_chart(charts.dead_fraction_chart(acts), key="act_dead")
+        if map_rows:
+            st.subheader("Feature maps")
+            left, right = st.columns(2)
+            labels = {f"{row.index} {row.label}": row.index for row in map_rows}
+            chosen = left.selectbox("Layer", list(labels), key="act_maps")
+            n_split = len(dataset.split(split))
+            example = int(
+                right.number_input(
+                    f"Sample (row of the {split} split)", 0, n_split - 1, 0, key="act_ex"
+                )
+            )
+            sample = _sample(run_id, version, split, example, module)
+            image = sample.example_input if dataset.kind == "image" else None
+            st.plotly_chart(
+                charts.feature_map_grid(
+                    sample.layer(labels[chosen]), image=image, sample=_sample_name(split, example)
+                ),
+                key="act_grid",
+                width="content",
+            )
+            st.caption(
+                "What each channel of the layer responds to in this sample"
+                + (", beside the input image" if image is not None else "")
+                + ": all channels share one colour scale (the bar on the right)."
+            )
 
 if "Neurons" in tabs:
     with tabs["Neurons"]:
@@ -203,7 +219,7 @@ with tabs["Weights & gradients"]:
                 "wider are exploding."
             )
 
-if not supervised:
+if "Evaluation" not in tabs:
     next_step("inspect")
     st.stop()
 
@@ -231,15 +247,16 @@ with tabs["Evaluation"]:
         st.plotly_chart(charts.residual_chart(pred, worst), key="residuals")
         st.dataframe(worst, hide_index=True)
 
-with tabs["Representation"]:
-    split = st.selectbox("Split", ["test", "val", "train"], key="proj_split")
-    proj = _projection(run_id, version, split)
-    ratio = proj.explained_variance_ratio
-    st.caption(
-        f"The input to the last layer ({proj.layer_index} {proj.layer_label}, {proj.width} "
-        f"wide) projected to 2D with PCA; the two axes keep {ratio.sum():.0%} of its variance. "
-        "Well-separated classes here are easy for the last layer."
-    )
-    st.plotly_chart(charts.projection_scatter(proj), key="projection")
+if "Representation" in tabs:
+    with tabs["Representation"]:
+        split = st.selectbox("Split", ["test", "val", "train"], key="proj_split")
+        proj = _projection(run_id, version, split)
+        ratio = proj.explained_variance_ratio
+        st.caption(
+            f"The input to the last layer ({proj.layer_index} {proj.layer_label}, {proj.width} "
+            f"wide) projected to 2D with PCA; the two axes keep {ratio.sum():.0%} of its variance. "
+            "Well-separated classes here are easy for the last layer."
+        )
+        st.plotly_chart(charts.projection_scatter(proj), key="projection")
 
 next_step("inspect")

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-EXTRA_COMMANDS = ("playground.cli_compress",)
+EXTRA_COMMANDS = ("playground.cli_compress", "playground.cli_ensemble")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,27 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a model and store the run")
-    data = train.add_argument_group("data")
-    data.add_argument(
-        "--dataset", default="spiral", help="a built-in dataset (see `datasets`); default spiral"
-    )
-    data.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="dataset parameter, e.g. noise=0.2 (repeatable)",
-    )
-    data.add_argument("--csv", type=Path, help="train on your own CSV file instead")
-    data.add_argument("--target", help="the CSV's target column")
-    model = train.add_argument_group("model (one of)")
-    model.add_argument(
-        "--layers", help='layer shorthand, e.g. "linear:32 relu linear:32 relu linear"'
-    )
-    model.add_argument("--spec", type=Path, help="a model spec JSON file")
-    model.add_argument(
-        "--preset", help="a preset: mlp, residual_mlp, cnn, lstm, lstm_tokens, transformer"
-    )
+    add_data_and_model_args(train)
     modes = train.add_argument_group("mode (autoencoders, GANs: several modules)")
     modes.add_argument(
         "--mode",
@@ -114,32 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="take this module of the stored run, e.g. encoder (self-supervised pretraining)",
     )
-    opts = train.add_argument_group("training")
-    for name, field in TrainConfig.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        help_text = field.description or ""
-        default = field.default
-        if field.annotation is bool:
-            opts.add_argument(
-                flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
-            )
-            continue
-        if getattr(field.annotation, "__origin__", None) is dict:
-            # A mapping option is repeated NAME=VALUE pairs: --augment shift=1 --augment rotate=10.
-            opts.add_argument(
-                flag, dest=name, action="append", metavar="NAME=VALUE", help=help_text
-            )
-            continue
-        choices = getattr(field.annotation, "__args__", None)
-        choices = list(choices) if choices and all(isinstance(c, str) for c in choices) else None
-        opts.add_argument(
-            flag,
-            dest=name,
-            default=None,
-            choices=choices,
-            metavar=None if choices else "X",
-            help=f"{help_text} (default {default})".strip(),
-        )
+    add_training_args(train)
     train.add_argument("--name", default="", help="a name for the run")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
@@ -187,6 +142,74 @@ def _parser() -> argparse.ArgumentParser:
     for module in EXTRA_COMMANDS:
         importlib.import_module(module).register(sub)
     return parser
+
+
+def add_data_and_model_args(parser: argparse.ArgumentParser) -> None:
+    """The data and model flags of every command that trains (train, ensemble, cv)."""
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset", default="spiral", help="a built-in dataset (see `datasets`); default spiral"
+    )
+    data.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="dataset parameter, e.g. noise=0.2 (repeatable)",
+    )
+    data.add_argument("--csv", type=Path, help="train on your own CSV file instead")
+    data.add_argument("--target", help="the CSV's target column")
+    model = parser.add_argument_group("model (one of)")
+    model.add_argument(
+        "--layers", help='layer shorthand, e.g. "linear:32 relu linear:32 relu linear"'
+    )
+    model.add_argument("--spec", type=Path, help="a model spec JSON file")
+    model.add_argument(
+        "--preset", help="a preset: mlp, residual_mlp, cnn, lstm, lstm_tokens, transformer"
+    )
+
+
+def add_training_args(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, the same names and meanings for every command."""
+    opts = parser.add_argument_group("training")
+    for name, field in TrainConfig.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = field.description or ""
+        default = field.default
+        if field.annotation is bool:
+            opts.add_argument(
+                flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+            continue
+        if getattr(field.annotation, "__origin__", None) is dict:
+            # A mapping option is repeated NAME=VALUE pairs: --augment shift=1 --augment rotate=10.
+            opts.add_argument(
+                flag, dest=name, action="append", metavar="NAME=VALUE", help=help_text
+            )
+            continue
+        choices = getattr(field.annotation, "__args__", None)
+        choices = list(choices) if choices and all(isinstance(c, str) for c in choices) else None
+        opts.add_argument(
+            flag,
+            dest=name,
+            default=None,
+            choices=choices,
+            metavar=None if choices else "X",
+            help=f"{help_text} (default {default})".strip(),
+        )
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the training flags give (NAME=VALUE pairs for mapping options)."""
+    options = {
+        k: _value(v) if isinstance(v, str) else v
+        for k, v in vars(args).items()
+        if k in TrainConfig.model_fields and v is not None
+    }
+    for key in [k for k, v in options.items() if isinstance(v, list)]:  # NAME=VALUE pairs
+        pairs = _pairs(options[key], "--" + key.replace("_", "-"), "shift=1")
+        options[key] = {n: _value(v) for n, v in pairs.items()}
+    return TrainConfig.parse(options)
 
 
 def _store(args: argparse.Namespace):
@@ -321,15 +344,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     store = _store(args)
     dataset_name, dataset_params = _dataset_args(args, store)
     spec = _spec_arg(args)
-    options = {
-        k: _value(v) if isinstance(v, str) else v
-        for k, v in vars(args).items()
-        if k in TrainConfig.model_fields and v is not None
-    }
-    for key in [k for k, v in options.items() if isinstance(v, list)]:  # NAME=VALUE pairs
-        pairs = _pairs(options[key], "--" + key.replace("_", "-"), "shift=1")
-        options[key] = {n: _value(v) for n, v in pairs.items()}
-    config = TrainConfig.parse(options)
+    config = config_from_args(args)
     if args.mode == "supervised":
         request = RunRequest.supervised(dataset_name, dataset_params, spec, config, name=args.name)
     else:

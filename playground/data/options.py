@@ -41,7 +41,7 @@ class DatasetOption:
 DATASET_OPTIONS: dict[str, DatasetOption] = {}
 
 # Modules whose import registers options (kept apart, one concern each).
-_OPTION_MODULES = ("playground.data.subsets", "playground.data.outliers")
+_OPTION_MODULES = ("playground.data.subsets", "playground.data.outliers", "playground.data.folds")
 
 
 def register_option(option: DatasetOption) -> DatasetOption:

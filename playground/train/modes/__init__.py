@@ -9,12 +9,14 @@ from playground.errors import TrainingError
 from playground.train.modes.alternating import AlternatingMode
 from playground.train.modes.autoencoder import AUTOENCODER_MODES
 from playground.train.modes.base import TrainingMode, run_module
+from playground.train.modes.ensemble import EnsembleMode
 from playground.train.modes.gan import GanMode
 from playground.train.modes.supervised import SupervisedMode
 
 MODES: dict[str, type[TrainingMode]] = {m.name: m for m in (SupervisedMode, AlternatingMode)}
 MODES.update({m.name: m for m in AUTOENCODER_MODES})  # autoencoder, denoising, vae
 MODES[GanMode.name] = GanMode
+MODES[EnsembleMode.name] = EnsembleMode
 
 
 def get_mode(name: str) -> type[TrainingMode]:
