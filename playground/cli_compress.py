@@ -78,7 +78,11 @@ def cmd_compress(args: argparse.Namespace) -> int:
         threads=args.threads,
         repeats=args.repeats,
     )
-    result = compress_run(load_run(args.run_id, _store(args)), options)
+    from playground.compress.stored import save_compression
+
+    store = _store(args)
+    result = compress_run(load_run(args.run_id, store), options)
+    save_compression(store, result)  # kept with the run: the Compress page shows it
     table = result.table()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(
@@ -87,6 +91,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     )
     for note in result.notes:
         print(f"note: {note}")
+    print(f"kept with run {result.run_id} (the Compress page shows it)")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         for level in result.levels:

@@ -22,6 +22,7 @@ from playground.compress import (
     reload_level,
     zero_units,
 )
+from playground.errors import PlaygroundError
 from playground.jobs import JobRegistry
 from playground.model.shorthand import parse_layers
 from playground.runner import load_run
@@ -218,6 +219,11 @@ def test_the_cli_prints_the_table_and_exports_onnx(digits_cnn, tmp_path, capsys)
     assert code == 0
     assert "unstructured 90%" in printed and "int8_dynamic" in printed and "deprecated" in printed
     assert (tmp_path / "files" / "unstructured_90pct.sparse.safetensors").exists()
+    from playground.compress.stored import stored_compression
+
+    kept = stored_compression(store, run_id)  # the CLI keeps its measurement with the run
+    assert kept is not None and "unstructured 90%" in list(kept.table["level"])
+    assert f"kept with run {run_id}" in printed
     out = tmp_path / "model.onnx"
     assert _cli(store, ["onnx", run_id, "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
@@ -250,6 +256,40 @@ def test_the_compress_page_measures_a_run_and_offers_its_files(registry: JobRegi
     labels = [b.proto.label for b in at.get("download_button")]
     assert any(label.startswith("model.onnx") for label in labels)
     assert float(at.metric[0].value) < 1e-5  # onnxruntime vs PyTorch, pruned model
+    # The measurement is kept with the run: a fresh session shows the same table and files.
+    again = open_page("compress", job_id=job.id)
+    assert not again.exception
+    assert any(c.value.startswith("Kept with this run: measured") for c in again.caption)
+    kept = again.dataframe[0].value
+    assert list(kept["level"]) == list(table["level"])
+    assert list(kept["size_bytes"]) == list(table["size_bytes"])
+    assert list(kept["latency_ms_b1"]) == pytest.approx(list(table["latency_ms_b1"]))
+    labels = [b.proto.label for b in again.get("download_button")]
+    assert any(label.startswith("int8 weights") for label in labels)
+
+
+def test_a_measurement_is_kept_with_its_run_and_deleted_with_it(digits_cnn) -> None:
+    from playground.compress.serialize import load_int8
+    from playground.compress.stored import save_compression, stored_compression
+
+    store, run_id, loaded, result = digits_cnn
+    kept = save_compression(store, result)  # replaces what the CLI test kept, if it ran
+    again = stored_compression(store, run_id)
+    assert again is not None and again.measured_at == pytest.approx(kept.measured_at)
+    assert list(again.table["level"]) == list(result.table()["level"])
+    assert list(again.table["size_bytes"]) == list(result.table()["size_bytes"])
+    int8 = result.level("int8_dynamic")
+    data = store.load_artifact(run_id, again.files["int8_dynamic"]["int8"])
+    assert data == int8.files["int8"]  # the very bytes measured
+    reloaded = load_int8(loaded.model, data)
+    x = loaded.dataset.test.x[:16]
+    assert torch.equal(reloaded(x), int8.model(x))
+    with pytest.raises(PlaygroundError, match="not a valid artifact name"):
+        store.save_artifact(run_id, "../escape", b"x")
+    other = _train(store, "iris", MLP)  # a run of its own: the fixture's stays for the others
+    store.save_artifact(other, "compression/table.json", b"{}")
+    store.delete_run(other)
+    assert not store.artifact_dir(other).exists()
 
 
 def _click_and_wait(at, key: str):

@@ -4,14 +4,19 @@ background tasks (ui.task_view): cancellable, and cached under a key of their in
 
 from __future__ import annotations
 
+import time
+
+import pandas as pd
 import streamlit as st
 from torch import nn
 
 from playground.charts.compression import compression_chart
 from playground.compress import PRUNERS, QUANTIZERS, CompressionResult, CompressOptions
 from playground.compress.report import compress_run
+from playground.compress.stored import level_slug, save_compression, stored_compression
 from playground.model.onnx_export import export_run
 from playground.runner import LoadedRun
+from ui.state import store
 from ui.task_view import start_task, task_result
 
 SPARSITIES = [0.25, 0.5, 0.75, 0.9]
@@ -70,7 +75,8 @@ def choose_options() -> CompressOptions:
 
 
 def compression_section(loaded: LoadedRun, version: int) -> CompressionResult | None:
-    """Choices, a Measure button, then the table, chart and downloads once measured."""
+    """Choices, a Measure button, then the table, chart and downloads once measured. A new
+    measurement is kept with the run; until then the last kept one is shown."""
     with st.expander("What each method does"):
         for method in [*PRUNERS.values(), *QUANTIZERS.values()]:
             st.markdown(f"**{method.title}**: {method.description}")
@@ -80,17 +86,38 @@ def compression_section(loaded: LoadedRun, version: int) -> CompressionResult | 
         start_task(key, lambda progress: compress_run(loaded, options, progress))
     result = task_result(key, "Compressing")
     if result is None:
-        st.caption(
-            "Measure prunes and quantises copies of the model, writes each to a real file and "
-            "times it on this machine's CPU: nothing in the table is estimated."
+        kept = stored_compression(store(), loaded.record.id)
+        if kept is None:
+            st.caption(
+                "Measure prunes and quantises copies of the model, writes each to a real file "
+                "and times it on this machine's CPU: nothing in the table is estimated."
+            )
+            return None
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(kept.measured_at))
+        st.caption(f"Kept with this run: measured {when}. Measure again to replace it.")
+        show_table(kept.table, kept.repeats, kept.threads, kept.notes)
+        _downloads(
+            loaded.record.id,
+            {
+                level: {fmt: _artifact(loaded.record.id, name) for fmt, name in files.items()}
+                for level, files in kept.files.items()
+            },
         )
         return None
-    show_result(result)
+    saved = st.session_state.setdefault("compress_saved", set())
+    if key not in saved:  # keep this measurement with the run, once
+        save_compression(store(), result)
+        saved.add(key)
+    show_table(result.table(), result.repeats, result.threads, result.notes)
+    _downloads(result.run_id, {lv.name: lv.files for lv in result.levels})
     return result
 
 
-def show_result(result: CompressionResult) -> None:
-    table = result.table()
+def _artifact(run_id: str, name: str) -> bytes:
+    return store().load_artifact(run_id, name) or b""
+
+
+def show_table(table: pd.DataFrame, repeats: int, threads: int, notes: list[str]) -> None:
     st.dataframe(
         table,
         hide_index=True,
@@ -104,30 +131,28 @@ def show_result(result: CompressionResult) -> None:
         key="compress_table",
     )
     st.caption(
-        f"Latency: median of {result.repeats} forward passes with {result.threads} CPU "
+        f"Latency: median of {repeats} forward passes with {threads} CPU "
         "thread(s) on this machine (a busy machine makes every row slower, not just one). "
         "Sizes: the bytes of each file as written. A dense file keeps pruned zeros; the sparse "
         "file stores only the non-zero weights and a bit mask."
     )
     batch = st.radio("Latency at batch", [1, 256], horizontal=True, key="compress_chart_batch")
     st.plotly_chart(compression_chart(table, int(batch)), key="compress_chart")
-    for note in result.notes:
+    for note in notes:
         st.info(note)
-    _downloads(result)
 
 
-def _downloads(result: CompressionResult) -> None:
+def _downloads(run_id: str, files: dict[str, dict[str, bytes]]) -> None:
     st.subheader("Download")
-    names = [level.name for level in result.levels]
+    names = list(files)
     name = st.selectbox("Level", names, index=len(names) - 1, key="compress_download_level")
-    level = result.level(name)
-    slug = name.replace(" ", "_").replace("%", "pct")
-    columns = st.columns(len(level.files))
-    for column, (fmt, data) in zip(columns, level.files.items(), strict=True):
+    level_files = files[name]
+    columns = st.columns(len(level_files))
+    for column, (fmt, data) in zip(columns, level_files.items(), strict=True):
         column.download_button(
             f"{FILE_TITLES[fmt]}, {len(data):,} bytes",
             data=data,
-            file_name=f"{result.run_id}_{slug}.{fmt}.safetensors",
+            file_name=f"{run_id}_{level_slug(name)}.{fmt}.safetensors",
             mime="application/octet-stream",
             key=f"compress_dl_{fmt}",
         )

@@ -5,6 +5,7 @@ killed process leaves it 'interrupted' with its history up to then."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 import uuid
@@ -272,6 +273,7 @@ class RunStore:
             db.execute("DELETE FROM runs WHERE id=?", (run_id,))
         self.weights_path(run_id).unlink(missing_ok=True)
         self.samples_path(run_id).unlink(missing_ok=True)
+        shutil.rmtree(self.artifact_dir(run_id), ignore_errors=True)
 
     def mark_interrupted(self) -> int:
         """Runs still 'running' whose owning process is gone become 'interrupted'."""
@@ -335,6 +337,43 @@ class RunStore:
         if not all(c.isalnum() or c == "-" for c in run_id):  # ids come from URLs and CLIs
             raise RunNotFoundError(f"{run_id!r} is not a valid run id.")
         return self.weights_dir / f"{run_id}.safetensors"
+
+    # -- artifacts: files a later step derives from a run (a compression table and its
+    # models), kept with it and deleted with it. Names are plain ("compression/table.json").
+    def artifact_dir(self, run_id: str) -> Path:
+        self.weights_path(run_id)  # checks the id
+        return self.root / "artifacts" / run_id
+
+    def save_artifact(self, run_id: str, name: str, data: bytes) -> None:
+        """Write one artifact atomically (the run must exist)."""
+        self.get_run(run_id)
+        path = self._artifact_path(run_id, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(data, path)
+
+    def load_artifact(self, run_id: str, name: str) -> bytes | None:
+        path = self._artifact_path(run_id, name)
+        return path.read_bytes() if path.is_file() else None
+
+    def artifact_names(self, run_id: str, folder: str = "") -> list[str]:
+        """The run's artifacts (under `folder`), sorted."""
+        base = self.artifact_dir(run_id)
+        start = base / folder if folder else base
+        if not start.is_dir():
+            return []
+        return sorted(str(p.relative_to(base)) for p in start.rglob("*") if p.is_file())
+
+    def delete_artifacts(self, run_id: str, folder: str) -> None:
+        for name in self.artifact_names(run_id, folder):
+            self._artifact_path(run_id, name).unlink(missing_ok=True)
+
+    def _artifact_path(self, run_id: str, name: str) -> Path:
+        parts = name.split("/")
+        if not all(
+            p and p not in (".", "..") and all(c.isalnum() or c in "-_." for c in p) for p in parts
+        ):
+            raise PlaygroundError(f"{name!r} is not a valid artifact name.")
+        return self.artifact_dir(run_id).joinpath(*parts)
 
     def samples_path(self, run_id: str) -> Path:
         return self.weights_path(run_id).with_suffix(".samples.safetensors")
