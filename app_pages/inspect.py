@@ -45,7 +45,8 @@ module = None
 if not supervised:
     module = st.sidebar.selectbox("Module", order, key="inspect_module")
     st.caption(
-        f"A {loaded.record.mode} run: the {module} is shown. Its other modules' weights and "
+        f"{'An' if loaded.record.mode[0] in 'aeiou' else 'A'} {loaded.record.mode} run: "
+        f"the {module} is shown. Its other modules' weights and "
         "gradients are under Weights & gradients; the Generative page shows what it makes."
     )
 built = loaded.modules[module] if module else loaded.built

@@ -42,3 +42,29 @@ def test_a_csv_run_is_named_after_its_file_and_a_given_name_wins(store: RunStore
         store,
     )
     assert store.get_run(named.run_id).name == "my run"
+
+
+def test_runs_on_subsets_of_one_dataset_are_named_apart() -> None:
+    from playground.model.shorthand import parse_layers
+    from playground.runs.naming import default_run_name
+
+    spec = parse_layers("flatten linear:64 relu linear")
+    names = {
+        default_run_name("digits", params, spec, {})
+        for params in (
+            {},
+            {"per_class": 2},
+            {"keep_classes": [0, 1, 2, 3, 4]},
+            {"rare_class": 3, "rare_ratio": 0.05},
+            {"folds": 3, "fold": 0},
+            {"outliers": 0.1},
+        )
+    }
+    assert names == {
+        "digits · MLP 64",
+        "digits · 2 per class · MLP 64",
+        "digits · classes 0-4 · MLP 64",
+        "digits · class 3 rare (0.05) · MLP 64",
+        "digits · fold 1/3 · MLP 64",
+        "digits · 10% outliers · MLP 64",
+    }

@@ -62,6 +62,38 @@ def model_summary(spec: ModelSpec | dict[str, Any]) -> str:
     return f"{family} {'-'.join(widths)}".strip() if widths else f"{family} ({len(layers)} layers)"
 
 
+def _classes(value: list[int]) -> str:
+    runs = value == list(range(value[0], value[0] + len(value))) if value else False
+    return (
+        f"classes {value[0]}-{value[-1]}"
+        if runs and len(value) > 2
+        else ("classes " + ",".join(map(str, value)))
+    )
+
+
+# Dataset options in words, so runs on different subsets of one dataset are told apart.
+DATASET_OPTION_WORDS = {
+    "keep_classes": _classes,
+    "per_class": lambda n, _: f"{n} per class",
+    "rare_class": lambda c, p: f"class {c} rare ({p.get('rare_ratio', 1.0):g})",
+    "outliers": lambda f, _: f"{f:.0%} outliers",
+    "fold": lambda i, p: f"fold {i + 1}/{p.get('folds')}" if p.get("folds") else "",
+}
+
+
+def dataset_option_words(params: dict[str, Any]) -> list[str]:
+    """The dataset options a run's dataset_params set, in words ("2 per class")."""
+    words = []
+    for name, describe in DATASET_OPTION_WORDS.items():
+        value = params.get(name)
+        if value is None or value == [] or (value == 0 and name != "fold"):
+            continue
+        text = describe(value) if name == "keep_classes" else describe(value, params)
+        if text:
+            words.append(text)
+    return words
+
+
 def option_changes(config: TrainConfig | dict[str, Any]) -> list[str]:
     """The named options that differ from TrainConfig's defaults, in words ("lr 0.001")."""
     values = config.model_dump() if isinstance(config, TrainConfig) else dict(config)
@@ -92,7 +124,7 @@ def default_run_name(
 ) -> str:
     """The name a run gets unless the user gives one; a mode other than supervised learning
     is named after the dataset ("digits · vae · MLP 64 · ...")."""
-    parts = [dataset_title(dataset, params)]
+    parts = [dataset_title(dataset, params), *dataset_option_words(params)]
     if mode != "supervised":
         parts.append(mode)
     return " · ".join([*parts, model_summary(spec), *option_changes(config)])
