@@ -10,7 +10,7 @@ import streamlit as st
 from playground.charts.training import compare_runs
 from playground.data.dataset import dataset_title
 from playground.errors import PlaygroundError
-from playground.runs.naming import model_summary
+from playground.runs.naming import lineage_words, model_summary
 from playground.store import RunRecord
 from ui.layer_editor import set_layers
 from ui.next_step import next_step
@@ -32,10 +32,12 @@ def _label(record: RunRecord) -> str:
     return f"{record.name or record.id} · {record.status} ({record.id})"
 
 
+names = {r.id: r.name or r.id for r in runs}
 table = pd.DataFrame(
     [
         {
             "name": r.name or r.id,
+            "comes from": lineage_words(r.lineage, names),
             "dataset": dataset_title(r.dataset, r.dataset_params),
             "model": model_summary(r.spec),
             "optimiser": r.config.get("optimizer"),

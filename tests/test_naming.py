@@ -68,3 +68,15 @@ def test_runs_on_subsets_of_one_dataset_are_named_apart() -> None:
         "digits · fold 1/3 · MLP 64",
         "digits · 10% outliers · MLP 64",
     }
+
+
+def test_lineage_says_where_a_run_comes_from() -> None:
+    from playground.runs.naming import lineage_words
+
+    names = {"a1": "digits 0-4"}
+    assert lineage_words({"started_from": "a1", "copied_layers": ["1"]}, names) == (
+        "fine-tuned from digits 0-4"
+    )
+    assert lineage_words({"parent": "a1", "variant": "reweigh"}, names) == "reweigh of digits 0-4"
+    assert lineage_words({"cross_validation": "g", "fold": 1, "folds": 3}, names) == "fold 2 of 3"
+    assert lineage_words({}, names) == ""

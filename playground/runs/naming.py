@@ -128,3 +128,26 @@ def default_run_name(
     if mode != "supervised":
         parts.append(mode)
     return " · ".join([*parts, model_summary(spec), *option_changes(config)])
+
+
+def lineage_words(lineage: dict[str, Any], names: dict[str, str]) -> str:
+    """Where a run comes from, in words ("fine-tuned from digits 0-4"), from its lineage;
+    `names` maps run ids to run names. "" for a run trained from scratch on its own."""
+
+    def name(run_id: Any) -> str:
+        return names.get(str(run_id), str(run_id))
+
+    parts = []
+    if "started_from" in lineage:
+        parts.append(f"fine-tuned from {name(lineage['started_from'])}")
+    if "parent" in lineage:
+        parts.append(f"{lineage.get('variant', 'variant')} of {name(lineage['parent'])}")
+    if "fold" in lineage and "folds" in lineage:
+        parts.append(f"fold {int(lineage['fold']) + 1} of {lineage['folds']}")
+    if "sweep" in lineage:
+        parts.append(f"sweep {lineage['sweep']}, trial {lineage.get('trial', '?')}")
+    if "lesson" in lineage:
+        parts.append(
+            f"lesson {lineage['lesson']} ({lineage.get('variant', '')})".replace(" ()", "")
+        )
+    return "; ".join(parts)
