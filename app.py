@@ -20,7 +20,8 @@ st.markdown(
 )
 
 pages = [
-    st.Page("app_pages/data.py", title="Data", icon=":material/dataset:", default=True),
+    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/dataset:"),
     st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/ensembles.py", title="Ensembles & CV", icon=":material/stacks:"),

@@ -10,7 +10,7 @@ from tests.app_helpers import open_page, wait_for
 
 
 def test_data_page_shows_the_spiral(registry: JobRegistry) -> None:
-    at = open_page()
+    at = open_page("data")
     assert at.title[0].value == "Data"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Task"] == "binary" and metrics["Input shape"] == "2"
@@ -21,7 +21,7 @@ def test_data_page_shows_the_spiral(registry: JobRegistry) -> None:
 
 
 def test_data_page_switches_to_tabular_and_images(registry: JobRegistry) -> None:
-    at = open_page()
+    at = open_page("data")
     at.radio(key="data_group").set_value("Tables").run()
     at.selectbox(key="dataset_choice").select("Iris").run()
     assert not at.exception
@@ -37,7 +37,7 @@ def test_a_bad_csv_shows_the_engine_error_and_the_app_keeps_working(
 ) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("a,y\n" + "\n".join(f"{i},1" for i in range(40)))
-    at = open_page(dataset={"name": "csv", "params": {"path": str(bad), "target": "y"}})
+    at = open_page("data", dataset={"name": "csv", "params": {"path": str(bad), "target": "y"}})
     assert any("constant" in e.value.lower() for e in at.error)
     at.switch_page("app_pages/build.py").run()  # the other pages still open, and say why they wait
     assert not at.exception

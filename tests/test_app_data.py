@@ -24,7 +24,7 @@ def _csv_session(registry: JobRegistry, tmp_path: Path, **params: object) -> dic
 def test_a_csv_is_shown_with_its_own_values_names_and_missing_values(
     registry: JobRegistry, tmp_path: Path
 ) -> None:
-    at = open_page(dataset=_csv_session(registry, tmp_path))
+    at = open_page("data", dataset=_csv_session(registry, tmp_path))
     assert at.radio(key="data_group").value == "Your CSV"
     rows = at.dataframe[0].value
     # The file's own values: text as text, ages in years, missing ages still missing.
@@ -91,7 +91,7 @@ def test_infinite_values_are_named_and_can_be_treated_as_missing(
     frame.to_csv(path, index=False)
     kept = keep_upload(path.read_bytes(), registry.store.root)
     dataset = {"name": "csv", "params": {"path": str(kept), "target": "survived"}}
-    at = open_page(dataset=dataset)
+    at = open_page("data", dataset=dataset)
     assert any("'fare' has 2 infinite values" in e.value for e in at.error)
     at.radio(key=f"csv_infinite_{kept.stem}").set_value("missing").run()
     assert not at.error
@@ -107,7 +107,9 @@ def test_column_names_are_shown_as_typed_not_as_markdown(
     path = tmp_path / "links.csv"
     frame.to_csv(path, index=False)
     kept = keep_upload(path.read_bytes(), registry.store.root)
-    at = open_page(dataset={"name": "csv", "params": {"path": str(kept), "target": "survived"}})
+    at = open_page(
+        "data", dataset={"name": "csv", "params": {"path": str(kept), "target": "survived"}}
+    )
     note = next(i.value for i in at.info if "same value in every row" in i.value)
     assert r"'\[x\](http\://example.com)'" in note
     assert "[x](http://example.com)" not in note

@@ -120,7 +120,7 @@ def _progress_text(pg) -> str:
 
 def test_build_train_watch_reload_and_find_the_run(server: str, page) -> None:
     pg = page
-    pg.goto(server)
+    pg.goto(f"{server}/data")
     pg.get_by_role("heading", name="Data").wait_for()
     pg.get_by_text("Spiral").first.wait_for()
 
@@ -216,7 +216,7 @@ def _download_the_report_twice(pg, folder: Path) -> str:
 
 def _start_a_long_run(pg, server: str, epochs: int = 100_000) -> str:
     if not pg.url.startswith(server):
-        pg.goto(server)
+        pg.goto(f"{server}/data")
         pg.get_by_role("heading", name="Data").wait_for()
     pg.goto(f"{server}/train")
     field = pg.get_by_label("epochs", exact=True)
@@ -256,7 +256,7 @@ def test_a_csv_walk_shows_the_users_own_values_from_upload_to_report(
 
     csv = write_titanic(tmp_path)
     pg = page
-    pg.goto(server)
+    pg.goto(f"{server}/data")
     pg.get_by_role("heading", name="Data").wait_for()
     pg.get_by_text("Your CSV", exact=True).click()
     pg.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
@@ -308,7 +308,8 @@ def test_a_csv_walk_shows_the_users_own_values_from_upload_to_report(
 
 
 PAGES = {
-    "": "Data",
+    "": "Learn",
+    "data": "Data",
     "build": "Build",
     "train": "Train",
     "runs": "Runs",
@@ -346,7 +347,7 @@ def test_a_gan_on_the_ring_trains_from_the_app_and_its_heat_map_updates(
     server: str, page, tmp_path: Path
 ) -> None:
     pg = page
-    pg.goto(server)
+    pg.goto(f"{server}/data")
     pg.get_by_role("heading", name="Data").wait_for()
     pg.locator('[data-testid="stSelectbox"]').first.click()
     pg.keyboard.type("Ring of 8")

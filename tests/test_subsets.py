@@ -184,7 +184,7 @@ def test_each_epoch_records_every_class_recall_and_the_chart_draws_them(
 
 
 def test_the_data_page_sets_dataset_options_from_its_expander(registry) -> None:
-    at = open_page()  # the Data page, on the spiral (arm A, arm B)
+    at = open_page("data")  # the Data page, on the spiral (arm A, arm B)
     assert at.session_state["dataset"]["name"] == "spiral"
     at.selectbox(key="dso_spiral_rare_class").set_value(1).run()
     at.number_input(key="dso_spiral_rare_ratio").set_value(0.1).run()

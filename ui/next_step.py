@@ -6,6 +6,7 @@ import streamlit as st
 
 # Each page's next step, in the order a first visit goes through them.
 NEXT_STEPS: dict[str, tuple[str, str, str]] = {
+    "learn": ("app_pages/data.py", "Next: pick data and build your own", ":material/dataset:"),
     "data": ("app_pages/build.py", "Next: build a model for this data", ":material/construction:"),
     "build": ("app_pages/train.py", "Next: train this model", ":material/model_training:"),
     "train": ("app_pages/inspect.py", "Next: look inside the trained model", ":material/biotech:"),

@@ -8,6 +8,7 @@ from playground.data import (  # noqa: F401
     fairness_sets,
     hiring,
     sequences,
+    shortcut,
     sklearn_sets,
     toys,
 )
