@@ -24,7 +24,9 @@ from playground.fairness.variants import (
     derive_threshold_variant,
     variant_request,
 )
+from playground.markup import escape_markdown
 from playground.report import build_report, to_html, to_json, to_markdown
+from ui import fairness_more as more
 from ui import fairness_views as views
 from ui.next_step import next_step
 from ui.run_picker import pick_run, weights_version
@@ -40,13 +42,18 @@ if loaded is None:
     st.stop()
 dataset = loaded.dataset
 run_id = loaded.record.id
+version = weights_version(run_id)
+if dataset.task != "binary" and dataset.sensitive_attributes:
+    # Regression and multiclass: errors and per-class selection rates by group.
+    more.group_errors_view(run_id, version, views.attributes(dataset))
+    next_step("fairness")
+    st.stop()
 if dataset.task != "binary" or not dataset.sensitive_attributes:
     st.info(
         "The fairness audit needs a binary task with sensitive attributes. "
         + actions.try_fairness_data()
     )
     st.stop()
-version = weights_version(run_id)
 
 left, right = st.columns([2, 3])
 attribute = left.selectbox(actions.ATTRIBUTE, views.attributes(dataset), key="attribute")
@@ -71,8 +78,17 @@ if lineage.get("variant"):
     )
     st.caption(f"A variant of run {lineage['parent']}: {how} by {lineage['attribute']}.{note}")
 
+cohort = more.cohort_choice(run_id, version, threshold)  # None: all test rows
 tabs = st.tabs(
-    [actions.DATA_TAB, "Model", "Threshold & ROC", "Reliance", actions.MITIGATION_TAB, "Report"]
+    [
+        actions.DATA_TAB,
+        "Model",
+        "Threshold & ROC",
+        "Reliance",
+        actions.MITIGATION_TAB,
+        "Report",
+        *more.TABS,
+    ]
 )
 
 with tabs[0]:
@@ -100,6 +116,12 @@ if lineage.get("variant") == "threshold_optimizer":
 
 with tabs[1]:
     audit = views.model_audit(run_id, version, attribute, threshold, 200)
+    if cohort is not None and lineage.get("variant") not in (
+        "threshold_optimizer",
+        "exponentiated_gradient",
+    ):
+        audit = more.cohort_audit(run_id, version, attribute, threshold, cohort[1])
+        st.caption(f"Only the cohort {escape_markdown(cohort[0], streamlit=True)}.")
     views.disparity_metrics(audit.disparities, audit.disparity_ci, where)
     chart = (
         charts.intersection_chart(audit) if "&" in attribute else charts.group_rates_chart(audit)
@@ -184,6 +206,7 @@ with tabs[4]:
         st.plotly_chart(charts.tradeoff_chart(comparison.table, split=SPLIT), key="tradeoff")
         for note in comparison.notes:
             st.warning(note)
+    more.in_training(parent_id, attribute, constraint)
 
 with tabs[5]:
     st.caption(
@@ -222,5 +245,12 @@ with tabs[5]:
                 key=f"dl_{fmt}",
                 on_click="ignore",
             )
+
+with tabs[6]:
+    more.calibration(run_id, version, attribute, cohort)
+with tabs[7]:
+    more.error_analysis(run_id, version, threshold)
+with tabs[8]:
+    more.guidance()
 
 next_step("fairness")

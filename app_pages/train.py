@@ -13,6 +13,7 @@ import streamlit as st
 
 from playground.analysis.health import gradient_warnings
 from playground.analysis.overfitting import overfitting_warning
+from playground.charts.fairness_more import adversary_curves
 from playground.charts.training import (
     decision_boundary,
     gradient_norms,
@@ -349,6 +350,9 @@ def _charts(
         names = getattr(data, "class_names", None)
         figure = _sized(per_class_recall_figure(history, names), BOTTOM_HEIGHT)
         (st if boundary is not None else right2).plotly_chart(figure, key="recall")
+    if "train_adversary_loss" in last:
+        # Adversarial debiasing: the adversary's loss rising towards chance is the point.
+        st.plotly_chart(_sized(adversary_curves(history), BOTTOM_HEIGHT), key="adversary")
 
 
 def _sized(figure: go.Figure, height: int, bottom: int = 40) -> go.Figure:

@@ -34,6 +34,11 @@ VARIANTS = {
     "drop_attribute": "trained without the attribute",
     "reweighing": "trained with reweighing",
     "threshold_optimizer": "post-processed (ThresholdOptimizer)",
+    # In-training mitigations (mitigation_runs.py): a reduction's network or mixture, and a
+    # network trained against an adversary.
+    "grid_search": "GridSearch point (reduction)",
+    "exponentiated_gradient": "ExponentiatedGradient mixture (reduction)",
+    "adversarial_debiasing": "trained with adversarial debiasing",
 }
 
 
@@ -148,8 +153,10 @@ def audit_any_run(
     n_boot: int = 0,
     seed: int = 0,
     split: str = "test",
+    store: RunStore | None = None,
 ) -> ModelAudit:
-    """Audit a run or a post-processed variant (whose predictions come from its thresholds).
+    """Audit a run or a post-processed variant (whose predictions come from its thresholds),
+    or an ExponentiatedGradient mixture (from its members, in `store`).
 
     The audit is by the parent's attribute even for a variant trained without it: the
     sensitive columns ride along in `Split.sensitive` whether or not they are features.
@@ -157,7 +164,14 @@ def audit_any_run(
     y_true, scores = scores_for_run(run, split)
     groups = groups_for_split(run.dataset, split, attribute)
     lineage = run.record.lineage
-    if lineage.get("variant") == "threshold_optimizer":
+    if lineage.get("variant") == "exponentiated_gradient":
+        # A randomised mixture decides by its members, not by a threshold on one network.
+        from playground.fairness.mitigation_runs import mixture_predictions
+        from playground.store import RunStore
+
+        predictions = mixture_predictions(store or RunStore(), run, split)
+        audit = audit_predictions(y_true, predictions, groups, n_boot=n_boot, seed=seed)
+    elif lineage.get("variant") == "threshold_optimizer":
         post = _fit_postprocessor(run, lineage["attribute"], lineage["constraint"])
         own_groups = groups_for_split(run.dataset, split, lineage["attribute"])
         predictions = post.apply(scores, own_groups)
@@ -190,16 +204,20 @@ def compare_variants(
     rows, notes = [], []
     for record in runs:
         post_processed = record.lineage.get("variant") == "threshold_optimizer"
+        mixture = record.lineage.get("variant") == "exponentiated_gradient"
+        decision = FITTED_ON_VALIDATION if post_processed else f"threshold {threshold:.2f}"
+        if mixture:
+            decision = f"randomised over {len(record.lineage.get('members', []))} networks"
         row: dict[str, Any] = {
             "run": record.id,
             "variant": VARIANTS.get(record.lineage.get("variant", ""), "original"),
             "status": record.status,
-            "decision": FITTED_ON_VALIDATION if post_processed else f"threshold {threshold:.2f}",
+            "decision": decision,
         }
         if record.status != "completed" or not store.has_weights(record.id):
             rows.append(row)
             continue
-        audit = audit_any_run(load_run(record.id, store), attribute, threshold)
+        audit = audit_any_run(load_run(record.id, store), attribute, threshold, store=store)
         row["accuracy"] = float(audit.overall["accuracy"])
         row["selection_rate"] = float(audit.overall["selection_rate"])
         for name, value in audit.disparities.items():

@@ -1,7 +1,8 @@
 """Assemble the full report of a stored run, and write it as HTML, Markdown and JSON.
 
     Dataset -> Model card -> Training -> (Generative model) -> Explanations
-            -> Fairness audit -> Mitigation comparison -> Cautions
+            -> Fairness audit -> Calibration by group -> Error analysis
+            -> Mitigation comparison -> Cautions
 
 Every run gets every section: where one does not apply (no fairness audit for a regression
 run, no variants yet) the section says why in a sentence rather than disappearing.
@@ -28,6 +29,7 @@ from playground.report.sections_fairness import (
     mitigation_section,
     why_no_audit,
 )
+from playground.report.sections_fairness_more import add_group_metrics, more_sections
 from playground.report.sections_generative import generative_section
 from playground.report.sections_model import dataset_section, model_card_section, training_section
 from playground.runner import LoadedRun, load_run
@@ -40,6 +42,8 @@ SECTION_TITLES = (
     "Training",
     "Explanations",
     "Fairness audit",
+    "Calibration by group",
+    "Error analysis",
     "Mitigation comparison",
     "Cautions",
 )
@@ -105,9 +109,10 @@ def build_report(
     explanations, attributions = _explanations(run, explain_rows, _scaled(say, 0.1, 0.6))
     report.sections.append(explanations)
     say(0.6, "Auditing fairness")
-    report.sections.append(
-        fairness_section(run, store, attributes, threshold, attributions, n_boot)
-    )
+    audit = fairness_section(run, store, attributes, threshold, attributions, n_boot)
+    add_group_metrics(audit, run, attributes)  # regression and multiclass runs
+    report.sections.append(audit)
+    report.sections += more_sections(run, attributes, threshold, n_boot)
     say(0.85, "Comparing mitigation variants")
     report.sections.append(_mitigation(run, store, attributes, threshold))
     report.sections.append(cautions_section(report.sections))

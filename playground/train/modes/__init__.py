@@ -6,9 +6,11 @@ A new mode is a new file with a TrainingMode subclass and one line here.
 from __future__ import annotations
 
 from playground.errors import TrainingError
+from playground.train.modes.adversarial import AdversarialMode
 from playground.train.modes.alternating import AlternatingMode
 from playground.train.modes.autoencoder import AUTOENCODER_MODES
 from playground.train.modes.base import TrainingMode, run_module
+from playground.train.modes.cell_weights import CellWeightsMode
 from playground.train.modes.ensemble import EnsembleMode
 from playground.train.modes.gan import GanMode
 from playground.train.modes.supervised import SupervisedMode
@@ -17,6 +19,7 @@ MODES: dict[str, type[TrainingMode]] = {m.name: m for m in (SupervisedMode, Alte
 MODES.update({m.name: m for m in AUTOENCODER_MODES})  # autoencoder, denoising, vae
 MODES[GanMode.name] = GanMode
 MODES[EnsembleMode.name] = EnsembleMode
+MODES.update({m.name: m for m in (AdversarialMode, CellWeightsMode)})  # fairness in training
 
 
 def get_mode(name: str) -> type[TrainingMode]:
