@@ -20,6 +20,7 @@ from playground.explain.context import ExplainContext
 from playground.markup import escape_markdown
 from playground.model.lookup import hidden_rows
 from playground.train.modes.autoencoder import AUTOENCODER_NAMES
+from ui.explain_checks_view import explanation_checks
 from ui.explain_views import checks_view, global_view, sample_view
 from ui.next_step import next_step
 from ui.run_picker import pick_run
@@ -225,5 +226,13 @@ with tab_trust:
             st.caption(scores["interpretation"])
         else:
             st.info(scores["reason"])
+
+# Sanity checks, faithfulness, what-if, counterfactuals, influence (ui/explain_checks_view.py).
+explanation_checks(
+    ctx,
+    request,
+    methods,
+    supervised=built is loaded.built and loaded.record.mode == "supervised",
+)
 
 next_step("explain")

@@ -177,7 +177,11 @@ def test_non_binary_runs_get_every_section_and_say_why_there_is_no_audit(
     assert not fairness.tables and not fairness.charts
     assert report.section("Explanations").charts  # images and sequences are explained too
     assert report.section("Mitigation comparison").paragraphs[0].startswith("No mitigation")
-    assert report.section("Cautions").cautions == [STANDING_CAUTION]
+    # No fairness caution for these runs; a one-epoch model may fail an explanation check
+    # (its maps barely change when its weights are randomised), which is said too.
+    cautions = report.section("Cautions").cautions
+    assert cautions[-1] == STANDING_CAUTION
+    assert set(cautions[:-1]) <= set(report.section("Explanation checks").cautions)
     assert json.loads(to_json(report))["run_id"] == run_id
     assert "<h2>Fairness audit</h2>" in to_html(report)
 

@@ -1,6 +1,7 @@
 """Assemble the full report of a stored run, and write it as HTML, Markdown and JSON.
 
     Dataset -> Model card -> Training -> (Generative model) -> Explanations
+            -> Explanation checks (sanity, faithfulness)
             -> Fairness audit -> Calibration by group -> Error analysis
             -> Mitigation comparison -> Cautions
 
@@ -22,6 +23,7 @@ from playground.explain.base import Attribution, Progress
 from playground.report.document import Report, Section
 from playground.report.render import to_html, to_json, to_markdown
 from playground.report.sections_explain import explain_section
+from playground.report.sections_explain_checks import explain_checks_section
 from playground.report.sections_fairness import (
     audit_attributes,
     fairness_section,
@@ -41,6 +43,7 @@ SECTION_TITLES = (
     "Model card",
     "Training",
     "Explanations",
+    "Explanation checks",
     "Fairness audit",
     "Calibration by group",
     "Error analysis",
@@ -108,6 +111,8 @@ def build_report(
     say(0.1, "Explaining the model")
     explanations, attributions = _explanations(run, explain_rows, _scaled(say, 0.1, 0.6))
     report.sections.append(explanations)
+    checks = explain_checks_section(run, _scaled(say, 0.55, 0.6), asked=explain_rows > 0)
+    report.sections.append(checks)
     say(0.6, "Auditing fairness")
     audit = fairness_section(run, store, attributes, threshold, attributions, n_boot)
     add_group_metrics(audit, run, attributes)  # regression and multiclass runs
