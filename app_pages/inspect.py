@@ -24,7 +24,9 @@ from playground.inspect import (
     worst_errors,
     worst_misclassified,
 )
+from playground.inspect.attention import attention_rows
 from playground.inspect.module_inputs import fed_by_data, module_inputs
+from ui.attention_view import attention_view
 from ui.next_step import next_step
 from ui.run_picker import load_cached, pick_run, weights_version
 from ui.state import store
@@ -120,6 +122,9 @@ elif ensemble:  # predictions of the ensemble as a whole; no layer to project fr
     tab_names += ["Evaluation"]
 if fed and not ensemble and dataset.kind == "toy2d" and neuron_layers(built):
     tab_names.insert(1, "Neurons")
+# Attention maps need a Transformer layer fed the data's sequences.
+if fed and not ensemble and attention_rows(built):
+    tab_names.insert(1, "Attention")
 tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
 
 if "Activations" in tabs:
@@ -180,6 +185,10 @@ if "Neurons" in tabs:
             key="neurons",
             width="content",
         )
+
+if "Attention" in tabs:
+    with tabs["Attention"]:
+        attention_view(run_id, version, built, dataset, module)
 
 with tabs["Weights & gradients"]:
     hist_rows = store().histograms(run_id)

@@ -4,6 +4,7 @@ Adding a dataset module means adding one import here.
 """
 
 from playground.data import (  # noqa: F401
+    attention_task,
     csv_upload,
     fairness_sets,
     hiring,

@@ -3,7 +3,8 @@
     base.py         Lesson, Variant, LessonResults; the registry (LESSONS)
     run.py          train a lesson's runs headless; find a lesson's stored runs
     basics.py       XOR, vanishing gradients, learning rate, overfitting, batch norm, optimisers
-    architectures.py  CNN vs MLP, LSTM/GRU vs RNN, attention
+    architectures.py  CNN vs MLP, LSTM/GRU vs RNN
+    attention.py    a Transformer attends to the token that decides
     generative.py   autoencoder anomalies, GAN mode collapse
     techniques.py   transfer learning, augmentation, rare classes
     trust.py        biased data and a mitigation, attributions and a shortcut
@@ -14,6 +15,7 @@ Adding a lesson is one `register_lesson(Lesson(...))` in one of these files.
 # Importing the lesson files registers their lessons, in the order the Learn page lists them.
 from playground.lessons import (  # noqa: F401
     architectures,
+    attention,
     basics,
     generative,
     techniques,
