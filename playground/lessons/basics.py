@@ -107,6 +107,8 @@ def _vanish_measure(results: LessonResults) -> dict[str, float]:
 def _vanish_say(m: dict[str, float]) -> str:
     def vs_last(key: str) -> str:
         r = m[f"{key}_ratio"]
+        if 0.5 <= r <= 2:  # "1 times smaller" says nothing: say they match
+            return f"about as large (x{r:.2f})"
         return f"{1 / r:,.0f} times smaller" if r < 1 else f"{r:.1f} times larger"
 
     return (
