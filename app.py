@@ -25,6 +25,7 @@ pages = [
     st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/ensembles.py", title="Ensembles & CV", icon=":material/stacks:"),
+    st.Page("app_pages/sweep.py", title="Sweep", icon=":material/tune:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
     st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),
     st.Page("app_pages/explain.py", title="Explain", icon=":material/lightbulb:"),

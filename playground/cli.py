@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-EXTRA_COMMANDS = ("playground.cli_compress", "playground.cli_ensemble")
+EXTRA_COMMANDS = ("playground.cli_compress", "playground.cli_ensemble", "playground.cli_sweep")
 
 
 def _parser() -> argparse.ArgumentParser:

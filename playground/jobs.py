@@ -16,6 +16,7 @@ import atexit
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 
 from playground.data import Dataset
 from playground.data.uploads import prune_uploads, uploads_in_use
@@ -89,6 +90,8 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._closed = False
+        # Called with every update after it is stored (sweeps follow their trials' epochs).
+        self._listeners: list[Callable[[RunUpdate], None]] = []
         self.executor = make_executor(executor, self._on_update, self._on_lost, max_workers)
         # Stopping the server (Ctrl+C, SIGTERM) ends the interpreter normally: stop the runs.
         atexit.register(_shutdown_if_alive, weakref.ref(self))
@@ -149,6 +152,30 @@ class JobRegistry:
         job = self.get(job_id)
         return job.snapshot(self.queue_position(job)) if job else None
 
+    def add_listener(self, listener: Callable[[RunUpdate], None]) -> Callable[[], None]:
+        """Call `listener(update)` (on the executor's thread: keep it short) with every
+        update of every run, after the store has it; a run ended from outside (worker lost,
+        server stopping) arrives as a final update with its status. Returns the call that
+        removes the listener."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def _tell_listeners(self, update: RunUpdate) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(update)
+            except Exception:  # one listener's bug must not stop the runs' updates
+                log.exception("a job listener failed on run %s", update.run_id)
+
     # -- what the executor reports (its thread) ----------------------------------------
     def _on_update(self, update: RunUpdate) -> None:
         try:
@@ -160,6 +187,7 @@ class JobRegistry:
             job.live.apply(update)
             if update.final:
                 self._forget_old()
+        self._tell_listeners(update)
 
     def _on_lost(self, run_id: str, why: str) -> None:
         self._end(run_id, INTERRUPTED, why)
@@ -175,6 +203,7 @@ class JobRegistry:
         if job is not None:
             job.live.end(status, message)
         self._forget_old()
+        self._tell_listeners(RunUpdate(run_id, status=status, message=message, final=True))
 
     def _forget_old(self) -> None:
         with self._lock:

@@ -17,7 +17,16 @@ from playground.store.sessions import SessionSnapshots, new_token
 from playground.train import TrainConfig
 
 # What a reload must bring back: the choices, not the widgets' own keys.
-KEPT_KEYS = ("dataset", "layers", "config", "job_id", "mode", "mode_options", "module_layers")
+KEPT_KEYS = (
+    "dataset",
+    "layers",
+    "config",
+    "job_id",
+    "mode",
+    "mode_options",
+    "module_layers",
+    "sweep_id",
+)
 
 
 def init_state() -> None:
