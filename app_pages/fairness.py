@@ -135,9 +135,21 @@ with tabs[1]:
     for caution in audit.cautions:
         st.warning(caution)
 
+# A cohort filters the tabs that score rows; a post-processed or randomised variant decides
+# differently from its scores, so its rates stay on every row.
+in_cohort = cohort is not None and lineage.get("variant") not in (
+    "threshold_optimizer",
+    "exponentiated_gradient",
+)
+cohort_rows = tuple(int(i) for i in cohort[1]) if in_cohort else None
+
 with tabs[2]:
-    rocs, sweep, disparities = views.roc_and_sweep(run_id, version, attribute)
-    quick = views.model_audit(run_id, version, attribute, threshold, 0)
+    rocs, sweep, disparities = views.roc_and_sweep(run_id, version, attribute, cohort_rows)
+    if cohort_rows is not None:
+        quick = more.cohort_audit(run_id, version, attribute, threshold, cohort[1], n_boot=0)
+        st.caption(f"Only the cohort {escape_markdown(cohort[0], streamlit=True)}.")
+    else:
+        quick = views.model_audit(run_id, version, attribute, threshold, 0)
     views.disparity_metrics(quick.disparities, {}, where)
     left, right = st.columns(2)
     points = views.operating_points(sweep, threshold)
@@ -152,7 +164,13 @@ with tabs[3]:
         "leans on the attribute and its proxies."
     )
     ctx = ExplainContext.of(run_id, dataset, loaded.built)
-    rows = tuple(range(min(RELIANCE_ROWS, len(dataset.test))))
+    rows = (
+        cohort_rows[:RELIANCE_ROWS]
+        if cohort_rows
+        else tuple(range(min(RELIANCE_ROWS, len(dataset.test))))
+    )
+    if cohort_rows:
+        st.caption(f"Only the cohort {escape_markdown(cohort[0], streamlit=True)}.")
     request = ExplainRequest("integrated_gradients", rows)
     key = api.cache_key(ctx, request)
     if st.button("Compute reliance", key="reliance_go"):

@@ -47,6 +47,10 @@ def test_calibration_error_analysis_and_guidance_open(registry) -> None:
     assert any(c.value.startswith("Only the cohort") for c in model.caption)
     people = model.dataframe[0].value["people"].sum()
     assert people == int(errors["rows"].iloc[0])
+    # The Threshold & ROC tab rates the same rows.
+    roc = _tab(at, "Threshold & ROC")
+    assert any(c.value.startswith("Only the cohort") for c in roc.caption)
+    assert roc.dataframe[0].value["people"].sum() == people
 
     guide = _tab(at, "Which metric?")
     assert guide.subheader[0].value.startswith("Demographic parity")  # labels not trusted

@@ -87,8 +87,8 @@ def cohort_choice(run_id: str, version: int, threshold: float) -> tuple[str, np.
         "Rows audited",
         [ALL_ROWS, *labels],
         key=COHORT_KEY,
-        help="A cohort from the Error analysis tab: the Model and Calibration tabs then "
-        "audit only its rows.",
+        help="A cohort from the Error analysis tab: the Model, Threshold & ROC, Reliance and "
+        "Calibration tabs then audit only its rows.",
     )
     if chosen == ALL_ROWS:
         return None
@@ -96,11 +96,16 @@ def cohort_choice(run_id: str, version: int, threshold: float) -> tuple[str, np.
 
 
 def cohort_audit(
-    run_id: str, version: int, attribute: str, threshold: float, rows: np.ndarray
+    run_id: str,
+    version: int,
+    attribute: str,
+    threshold: float,
+    rows: np.ndarray,
+    n_boot: int = 200,
 ) -> ModelAudit:
-    """The Model tab's audit on a cohort's rows only."""
+    """The Model tab's audit (and the other tabs' rates) on a cohort's rows only."""
     y, scores, groups = scores_and_groups(run_id, version, attribute)
-    audit = audit_model(y[rows], scores[rows], groups.iloc[rows], threshold, n_boot=200)
+    audit = audit_model(y[rows], scores[rows], groups.iloc[rows], threshold, n_boot=n_boot)
     audit.split = "test"
     return audit
 

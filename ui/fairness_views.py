@@ -66,8 +66,13 @@ def scores_and_groups(run_id: str, version: int, attribute: str):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def roc_and_sweep(run_id: str, version: int, attribute: str):
+def roc_and_sweep(run_id: str, version: int, attribute: str, rows: tuple[int, ...] | None = None):
+    """Per-group ROC curves and the threshold sweep on the test split, or on `rows` of it
+    (a cohort of the error analysis)."""
     y_true, scores, groups = scores_and_groups(run_id, version, attribute)
+    if rows is not None:
+        index = list(rows)
+        y_true, scores, groups = y_true[index], scores[index], groups.iloc[index]
     sweep = threshold_sweep(y_true, scores, groups)
     return group_roc(y_true, scores, groups), sweep, disparity_sweep(sweep)
 

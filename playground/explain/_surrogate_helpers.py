@@ -7,6 +7,9 @@ baseline's values, so both need a feature mask and enough samples per feature.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from playground.explain.context import ExplainContext
@@ -47,3 +50,50 @@ def spread(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     divide by the feature's size so summing a group (or a patch) counts it once."""
     sizes = torch.bincount(mask.reshape(-1)).to(values.dtype)
     return values / sizes[mask[0]]
+
+
+PER_EVAL = 64  # perturbed copies per forward pass
+
+
+@dataclass
+class SurrogateResult:
+    prepared: Any  # _captum_helpers.Prepared: the rows, targets and forward explained
+    baseline: torch.Tensor
+    values: torch.Tensor  # attributions spread back over the input's elements
+    n_samples: int
+    note: str | None  # why the number of samples was raised, if it was
+
+
+def surrogate_attribution(
+    ctx: ExplainContext,
+    request: Any,
+    progress: Any,
+    algorithm: Any,
+    title: str,
+) -> SurrogateResult:
+    """Run a Captum surrogate method (Lime, KernelShap) over the rows in chunks, with the
+    interpretable features of `feature_mask`, seeded, reporting progress per chunk."""
+    from playground.explain import _captum_helpers as h  # the helpers import the registry
+
+    p = h.prepare(ctx, request)
+    base = h.baseline_for(ctx, p, request)
+    mask = feature_mask(ctx, h.positive(request.window, "window"))
+    n_samples, note = sample_count(request.n_samples, int(mask.max()) + 1)
+    method = algorithm(p.forward)
+    parts = []
+    with h.gradients(ctx), h.seeded(request.seed):
+        for sl in h.chunks(p.n, CHUNK_ROWS):
+            progress(sl.start / p.n, f"{title}: rows {sl.start + 1}-{sl.stop} of {p.n}")
+            parts.append(
+                method.attribute(
+                    p.inputs[sl].detach(),
+                    baselines=base[sl],
+                    target=p.targets[sl],
+                    feature_mask=mask,
+                    n_samples=n_samples,
+                    perturbations_per_eval=PER_EVAL,
+                )
+            )
+    progress(1.0, f"{title}: done")
+    values = spread(h.cat(parts) if parts else torch.zeros_like(p.inputs), mask)
+    return SurrogateResult(p, base, values, n_samples, note)

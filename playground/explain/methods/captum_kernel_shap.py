@@ -4,7 +4,6 @@ patches) against the chosen baseline. They add up to f(x) - f(baseline) up to sa
 
 from __future__ import annotations
 
-import torch
 from captum.attr import KernelShap
 
 from playground.explain import _captum_helpers as h
@@ -13,7 +12,6 @@ from playground.explain.base import Attribution, ExplainRequest, Progress, regis
 from playground.explain.context import ExplainContext
 
 NAME = "kernel_shap"
-PER_EVAL = 64  # perturbed copies per forward pass
 
 
 @register_method(
@@ -26,27 +24,8 @@ PER_EVAL = 64  # perturbed copies per forward pass
     uses=("target", "baseline", "n_samples", "window", "seed"),
 )
 def kernel_shap(ctx: ExplainContext, request: ExplainRequest, progress: Progress) -> Attribution:
-    p = h.prepare(ctx, request)
-    base = h.baseline_for(ctx, p, request)
-    mask = s.feature_mask(ctx, h.positive(request.window, "window"))
-    n_samples, note = s.sample_count(request.n_samples, int(mask.max()) + 1)
-    method = KernelShap(p.forward)
-    parts = []
-    with h.gradients(ctx), h.seeded(request.seed):
-        for sl in h.chunks(p.n, s.CHUNK_ROWS):
-            progress(sl.start / p.n, f"Kernel SHAP: rows {sl.start + 1}-{sl.stop} of {p.n}")
-            parts.append(
-                method.attribute(
-                    p.inputs[sl].detach(),
-                    baselines=base[sl],
-                    target=p.targets[sl],
-                    feature_mask=mask,
-                    n_samples=n_samples,
-                    perturbations_per_eval=PER_EVAL,
-                )
-            )
-    progress(1.0, "Kernel SHAP: done")
-    values = s.spread(h.cat(parts) if parts else torch.zeros_like(p.inputs), mask)
+    r = s.surrogate_attribution(ctx, request, progress, KernelShap, "Kernel SHAP")
+    p, base, values, n_samples, note = r.prepared, r.baseline, r.values, r.n_samples, r.note
     return h.finish(
         ctx,
         p,
