@@ -91,7 +91,10 @@ def test_little_data_overfits_and_l2_or_early_stopping_reduce_it(lesson_store) -
     assert m["l2_val_loss"] < m["plain_val_loss"] / 2
     assert m["early_val_loss"] < m["plain_val_loss"] / 2 and m["early_epochs"] < 100
     assert f"{m['plain_val_loss']:.2f}" in verdict and f"{m['l2_val_loss']:.2f}" in verdict
-    assert ("did not help" in verdict) == (m["dropout_val_loss"] >= m["plain_val_loss"])
+    # Dropout, on 30 digits per class (seeds 0-2 measured: 0.175 -> 0.150, 0.294 -> 0.268,
+    # 0.329 -> 0.288).
+    assert m["dropout_val_loss"] < m["digits_plain_val_loss"]
+    assert f"{m['dropout_val_loss']:.3f}" in verdict
 
 
 def test_batch_norm_speeds_up_convergence(lesson_store) -> None:
