@@ -189,3 +189,11 @@ def test_the_charts_plot_the_trials_values() -> None:
     ]
     assert best_trial(rows, "maximize").number == 1
     assert best_trial(rows, "minimize").number == 0
+
+
+def test_trials_report_at_most_about_fifty_epochs_at_the_same_steps() -> None:
+    from playground.sweeps.driver import report_stride
+
+    assert [report_stride(n) for n in (1, 20, 50, 51, 150, 1000)] == [1, 1, 1, 2, 3, 20]
+    steps = [e for e in range(1, 151) if e % report_stride(150) == 0]
+    assert len(steps) == 50 and steps[-1] == 150  # every 3rd epoch, the last one included
