@@ -190,3 +190,23 @@ def test_a_paused_sweep_submits_nothing_until_resumed(local) -> None:
     rows = load_trials(store.get(driver.sweep_id), store)
     assert [r.state for r in rows] == ["complete"] * 3
     assert store.get(driver.sweep_id).status == "completed"
+
+
+def test_a_time_budget_ends_the_sweep_before_its_trial_budget(local) -> None:
+    registry, sweeps, store = local
+    space = SearchSpace.from_texts(["lr=log:1e-3:1e-1"])
+    config = SweepConfig(
+        base=_base(epochs=40), space=space, trials=200, timeout=4, workers=2, pruner="none"
+    )
+    started = time.monotonic()
+    driver = sweeps.start(config)
+    assert driver.wait(120), "the sweep did not end"
+    record = store.get(driver.sweep_id)
+    rows = load_trials(record, store)
+    # No trial starts after the budget: the sweep ends once the running ones finish.
+    assert 1 <= len(rows) < 200
+    assert "time budget (4 s) ran out" in record.message, record.message
+    assert all(r.state in ("complete", "pruned", "failed", "stopped") for r in rows)
+    assert time.monotonic() - started < 60
+    runs = {r.id: r for r in registry.store.list_runs()}
+    assert all(runs[r.run_id].status == "completed" for r in rows if r.run_id)
