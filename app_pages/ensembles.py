@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.data.dataset import dataset_title
 from playground.errors import PlaygroundError
-from playground.markup import escape_markdown
 from playground.runs import RunRequest
 from playground.runs.cross_validation import fold_requests
-from playground.runs.naming import model_summary
 from playground.train.modes.ensemble import MAX_MEMBERS
 from ui.ensemble_view import cv_results, ensemble_results
 from ui.next_step import next_step
-from ui.state import current_dataset, registry, show_error
+from ui.state import current_dataset, registry, session_setup_caption, show_error
 
 # Every fold waits in the registry's queue at once; more than it holds would be refused.
 MAX_PAGE_FOLDS = 10
@@ -32,18 +29,7 @@ registry().warm()
 chosen = st.session_state["dataset"]
 layers = st.session_state["layers"]
 config = st.session_state["config"]
-try:
-    summary = model_summary({"layers": layers})
-except (PlaygroundError, KeyError, TypeError):
-    summary = "your model"
-st.caption(
-    escape_markdown(
-        f"{dataset_title(chosen['name'], chosen['params'])} · {summary} · "
-        f"{config.get('epochs', 20)} epochs: the dataset, model and training options chosen "
-        "on the Data, Build and Train pages.",
-        streamlit=True,
-    )
-)
+session_setup_caption("")
 
 
 def base_request(mode_options: dict | None = None) -> RunRequest:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.data.dataset import dataset_title
 from playground.errors import PlaygroundError
-from playground.markup import escape_markdown
 from playground.runs import RunRequest
-from playground.runs.naming import model_summary
 from playground.sweeps import SweepConfig, default_sweeps
 from ui.next_step import next_step
-from ui.state import current_dataset, registry, show_error
+from ui.state import current_dataset, registry, session_setup_caption, show_error
 from ui.sweep_space import space_editor, sweep_settings
 from ui.sweep_view import sweep_view
 
@@ -28,18 +25,7 @@ registry().warm()
 chosen = st.session_state["dataset"]
 layers = st.session_state["layers"]
 config = st.session_state["config"]
-try:
-    summary = model_summary({"layers": layers})
-except (PlaygroundError, KeyError, TypeError):
-    summary = "your model"
-st.caption(
-    escape_markdown(
-        f"{dataset_title(chosen['name'], chosen['params'])} · {summary} · "
-        f"{config.get('epochs', 20)} epochs: the dataset, model and training options chosen "
-        "on the Data, Build and Train pages are every trial's starting point.",
-        streamlit=True,
-    )
-)
+session_setup_caption(" are every trial's starting point")
 
 # A link with ?sweep=ID (every sweep sets it) finds the sweep after a reload.
 if st.query_params.get("sweep") and not st.session_state.get("sweep_id"):

@@ -94,15 +94,15 @@ def request_for(
 # charts (one screen), then the options folded away. The options are drawn first, into the
 # bottom container, because the Start button needs their values.
 controls, live_area, options_area = st.container(), st.container(), st.container()
+chosen = st.session_state["dataset"]
+mode = st.session_state.get("mode", "supervised")
+modules, mode_opts = session_modules(mode)
 with options_area:
     st.divider()
     with st.expander("Training options", expanded=not job_id):
         config = training_options(dataset.sensitive_attributes, dataset)
         augment_preview_chart(dataset, config)  # what augmentation will show the model
     with st.expander("Start from a stored run (transfer learning)"):
-        chosen = st.session_state["dataset"]
-        mode = st.session_state.get("mode", "supervised")
-        modules, mode_opts = session_modules(mode)
         try:
             base = request_for(chosen, modules, config, mode, mode_opts)
         except PlaygroundError:
@@ -111,9 +111,6 @@ with options_area:
             start, compare = start_from_options(base, dataset)
 
 with controls:
-    chosen = st.session_state["dataset"]
-    mode = st.session_state.get("mode", "supervised")
-    modules, mode_opts = session_modules(mode)
     spec_valid = True
     try:
         check_request(request_for(chosen, modules, config, mode, mode_opts), dataset)

@@ -30,7 +30,7 @@ def weights_version(run_id: str) -> int:
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
-def _label(record: RunRecord) -> str:
+def run_label(record: RunRecord) -> str:
     score = next(
         (
             f", {k.removeprefix('test_')} {v:.3f}"
@@ -59,10 +59,10 @@ def pick_run(
     wanted = st.query_params.get("run") or st.session_state.get("job_id")
     index = ids.index(wanted) if wanted in ids else 0
     run_id = st.sidebar.selectbox(
-        title, ids, index=index, format_func=lambda i: _label(by_id[i]), key="picked_run"
+        title, ids, index=index, format_func=lambda i: run_label(by_id[i]), key="picked_run"
     )
     # The sidebar cuts a long name short inside the box: the whole of it, wrapped, below.
-    st.sidebar.caption(escape_markdown(_label(by_id[run_id]), streamlit=True))
+    st.sidebar.caption(escape_markdown(run_label(by_id[run_id]), streamlit=True))
     st.query_params["run"] = run_id
     record = by_id[run_id]
     reason = accept(record) if accept else None

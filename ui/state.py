@@ -97,3 +97,25 @@ def show_error(exc: PlaygroundError) -> None:
     if exc.hint:
         text += "\n\n" + escape_markdown(exc.hint, streamlit=True)
     st.error(text, icon="⚠️")
+
+
+def session_setup_caption(purpose: str) -> None:
+    """One caption naming the session's dataset, model and epochs, and what this page does
+    with them (pages that start runs from the Data, Build and Train pages' choices)."""
+    from playground.data.dataset import dataset_title
+    from playground.runs.naming import model_summary
+
+    chosen = st.session_state["dataset"]
+    try:
+        summary = model_summary({"layers": st.session_state["layers"]})
+    except (PlaygroundError, KeyError, TypeError):
+        summary = "your model"
+    epochs = st.session_state["config"].get("epochs", 20)
+    st.caption(
+        escape_markdown(
+            f"{dataset_title(chosen['name'], chosen['params'])} · {summary} · {epochs} epochs: "
+            f"the dataset, model and training options chosen on the Data, Build and Train "
+            f"pages{purpose}.",
+            streamlit=True,
+        )
+    )

@@ -16,7 +16,7 @@ from playground.markup import escape_markdown
 from playground.runs import RunRequest, check_request, start_weights
 from playground.runs.request import StartFrom
 from playground.runs.transfer import plan_transfer
-from ui.run_picker import _label
+from ui.run_picker import run_label
 from ui.state import store
 
 NOT_FROM_A_RUN = "(train from scratch)"
@@ -29,7 +29,7 @@ def start_from_options(request: RunRequest, dataset: Dataset) -> tuple[StartFrom
     if not runs:
         st.caption("No stored run has weights yet: train one first, then start from it.")
         return None, False
-    labels = {r.id: _label(r) for r in runs}
+    labels = {r.id: run_label(r) for r in runs}
     run_id = st.selectbox(
         "Start from",
         [NOT_FROM_A_RUN, *labels],

@@ -15,6 +15,7 @@ import numpy as np
 
 from playground.data.dataset import Dataset
 from playground.data.registry import register_dataset
+from playground.data.sequences import check_encoding, encode_tokens
 from playground.data.splitting import check_n_samples, dataset_from_arrays
 from playground.errors import DatasetError
 
@@ -68,16 +69,11 @@ def find_the_letter(
             f"n_classes={n_classes}, n_noise={n_noise} do not fit.",
             "Need 2 <= n_classes <= 26 letters and 1 <= n_noise <= 10 digits.",
         )
-    if encoding not in ("onehot", "tokens"):
-        raise DatasetError(f"Unknown encoding {encoding!r}.", "Use 'onehot' or 'tokens'.")
+    check_encoding(encoding)
     tokens, y, _ = letter_sequences(n_samples, seq_len, n_classes, n_noise, seed)
     letters = list(string.ascii_uppercase[:n_classes])
     names = [*string.digits[:n_noise], *letters]
-    if encoding == "onehot":
-        x = np.eye(len(names), dtype=np.float32)[tokens]
-        feature_names = [f"token={n}" for n in names]
-    else:
-        x, feature_names = tokens, ["token"]
+    x, feature_names = encode_tokens(tokens, names, encoding)
     return dataset_from_arrays(
         name="find_the_letter",
         params={

@@ -37,6 +37,21 @@ def sine_waves(
     return wave[:, :seq_len, None], wave[:, seq_len]
 
 
+def check_encoding(encoding: str) -> None:
+    if encoding not in ("onehot", "tokens"):
+        raise DatasetError(f"Unknown encoding {encoding!r}.", "Use 'onehot' or 'tokens'.")
+
+
+def encode_tokens(
+    tokens: np.ndarray, names: list[str], encoding: str
+) -> tuple[np.ndarray, list[str]]:
+    """Token ids (N, T) as the model's input and its feature names: one-hot vectors over the
+    vocabulary `names` ("token=A"), or the ids themselves for an Embedding layer."""
+    if encoding == "onehot":
+        return np.eye(len(names), dtype=np.float32)[tokens], [f"token={n}" for n in names]
+    return tokens, ["token"]
+
+
 def marker_sequences(
     n_samples: int, seq_len: int, n_classes: int, vocab_size: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -119,15 +134,10 @@ def long_memory(
             f"Need 2 <= n_classes < vocab_size <= {len(_LETTERS) + 1} "
             "(the last token is the marker).",
         )
-    if encoding not in ("onehot", "tokens"):
-        raise DatasetError(f"Unknown encoding {encoding!r}.", "Use 'onehot' or 'tokens'.")
+    check_encoding(encoding)
     tokens, y = marker_sequences(n_samples, seq_len, n_classes, vocab_size, seed)
     names = [*_LETTERS[: vocab_size - 1], MARKER_NAME]
-    if encoding == "onehot":
-        x = np.eye(vocab_size, dtype=np.float32)[tokens]
-        feature_names = [f"token={n}" for n in names]
-    else:
-        x, feature_names = tokens, ["token"]
+    x, feature_names = encode_tokens(tokens, names, encoding)
     return dataset_from_arrays(
         name="long_memory",
         params={

@@ -233,6 +233,14 @@ class RunStore:
         with self._connect() as db:
             db.execute("UPDATE runs SET final_metrics=? WHERE id=?", (_dumps(metrics), run_id))
 
+    def update_lineage(self, run_id: str, **changes: Any) -> None:
+        """Add keys to a run's lineage after it was recorded (a sweep that pruned it)."""
+        with self._connect() as db:
+            row = db.execute("SELECT lineage FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is not None:
+                lineage = {**json.loads(row["lineage"] or "{}"), **changes}
+                db.execute("UPDATE runs SET lineage=? WHERE id=?", (_dumps(lineage), run_id))
+
     def add_histograms(self, run_id: str, rows: Sequence[HistogramRow]) -> None:
         """Store weight/gradient histogram rows (a row with the same step, layer and kind
         is replaced)."""

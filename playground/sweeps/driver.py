@@ -32,7 +32,7 @@ from playground.store import RunStore, RunUpdate
 from playground.sweeps.backends import LocalBackend, TrialBackend
 from playground.sweeps.config import SweepConfig, resolve_objective
 from playground.sweeps.space import Scalar, apply_params, suggest
-from playground.sweeps.store import SweepRecord, SweepStore, update_run_lineage
+from playground.sweeps.store import SweepRecord, SweepStore
 from playground.sweeps.study import counted, load_trials, make_study, recover_stale_trials
 
 log = logging.getLogger(__name__)
@@ -407,7 +407,7 @@ class SweepDriver:
         store: RunStore = self.backend.store
         try:
             store.set_status(active.run_id, "stopped", self._pruned_message(active), final=True)
-            update_run_lineage(store.db_path, active.run_id, pruned=True)
+            store.update_lineage(active.run_id, pruned=True)
         except Exception:  # deleted meanwhile: the trial's record in Optuna still says it
             log.exception("could not mark run %s pruned", active.run_id)
 

@@ -11,7 +11,6 @@ A sweep whose driving process died shows 'interrupted' (as runs do) and can be r
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -249,19 +248,3 @@ def _optuna_storage(path: Path) -> Any:
                 engine_kwargs={"connect_args": {"timeout": 30}},
             )
         return _storages[key]
-
-
-def update_run_lineage(db_path: Path, run_id: str, **changes: Any) -> None:
-    """Add keys to a stored run's lineage (e.g. pruned=True once the sweep has pruned it).
-    The run store has no call for this: a run's lineage is set when it is recorded, and only
-    a sweep learns something about its run afterwards."""
-    db = sqlite3.connect(db_path, timeout=30)
-    try:
-        with db:
-            row = db.execute("SELECT lineage FROM runs WHERE id=?", (run_id,)).fetchone()
-            if row is None:
-                return
-            lineage = {**json.loads(row[0] or "{}"), **changes}
-            db.execute("UPDATE runs SET lineage=? WHERE id=?", (json.dumps(lineage), run_id))
-    finally:
-        db.close()

@@ -209,7 +209,7 @@ class AdversarialMode(TrainingMode):
         self._rows = 0
 
     def step(self, idx: torch.Tensor, start: int) -> torch.Tensor:
-        trainer, n = self.trainer, len(idx)
+        n = len(idx)
         xb, yb, sb = self.x[idx], self.y[idx], self.s[idx]
         out = self.model(xb)
         loss_p = self.objective.loss(out, yb)
@@ -226,12 +226,7 @@ class AdversarialMode(TrainingMode):
         for param, grad in zip(self.a_params, g_all[p_count:], strict=True):
             param.grad = torch.zeros_like(param) if grad is None else grad
         for name in ("model", "adversary"):
-            clip = trainer.module_configs[name].grad_clip
-            if clip:
-                nn.utils.clip_grad_norm_(trainer.modules[name].module.parameters(), clip)
-            trainer.steps[name].step()
-            if trainer.schedules[name].per_batch:
-                trainer.schedules[name].step_batch()
+            self.step_module(name)
         hits = (self.objective.predict(out.detach()) == yb).sum()
         self._sums += torch.stack([loss_p.detach() * n, loss_a.detach() * n, hits.float()])
         self._rows += n

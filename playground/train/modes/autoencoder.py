@@ -227,12 +227,7 @@ class AutoencoderMode(TrainingMode):
             steps.zero_grad()
         loss.backward()
         for name in self.module_names:
-            clip = trainer.module_configs[name].grad_clip
-            if clip:
-                nn.utils.clip_grad_norm_(trainer.modules[name].module.parameters(), clip)
-            trainer.steps[name].step()
-            if trainer.schedules[name].per_batch:
-                trainer.schedules[name].step_batch()
+            self.step_module(name)
         loss = loss.detach()
         self._sums.add_(torch.stack([loss, recon.detach(), kl.detach()]), alpha=len(idx))
         self._count += len(idx)

@@ -179,6 +179,17 @@ class TrainingMode:
             return None
         return self.objective.chance_loss(self.trainer.dataset.train.y.to(self.trainer.device))
 
+    def step_module(self, name: str) -> None:
+        """Update one module from the gradients it holds: clip them with its own config,
+        step its optimiser, and step a per-batch learning-rate schedule."""
+        trainer = self.trainer
+        clip = trainer.module_configs[name].grad_clip
+        if clip:
+            nn.utils.clip_grad_norm_(trainer.modules[name].module.parameters(), clip)
+        trainer.steps[name].step()
+        if trainer.schedules[name].per_batch:
+            trainer.schedules[name].step_batch()
+
     def live_view(self) -> Any:
         """What the app draws of this mode while it trains (plain picklable data: it travels
         from the worker with each update), computed in the worker at most every flush; None

@@ -340,12 +340,7 @@ class GanMode(TrainingMode):
         trainer = self.trainer
         trainer.steps[name].zero_grad()
         loss.backward(inputs=inputs)
-        clip = trainer.module_configs[name].grad_clip
-        if clip:
-            nn.utils.clip_grad_norm_(trainer.modules[name].module.parameters(), clip)
-        trainer.steps[name].step()
-        if trainer.schedules[name].per_batch:
-            trainer.schedules[name].step_batch()
+        self.step_module(name)
 
     def end_epoch(self) -> dict[str, float]:
         d_sum, g_sum, penalty_sum = self._sums.tolist()
